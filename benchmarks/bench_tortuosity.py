@@ -10,8 +10,6 @@ a comparable flux mismatch (equal accuracy).
 import sys
 import time
 
-import numpy as np
-
 from mesostructure import solve_transport
 
 

@@ -103,6 +103,7 @@ def place_bridges(phase, spacing, box, centres, radii, all_centres, all_radii, s
                                 "'bridges'; use 'fibres' or 'film'")
     a_arr, b_arr, r_arr = np.array(a_list), np.array(b_list), np.array(r_list)
     f = spec.bridge_radius_fraction
+    voxel = float(np.prod(spacing))
     p0s, p1s, rads = [], [], []
     while count < target:
         order = rng.permutation(len(r_arr))
@@ -111,9 +112,11 @@ def place_bridges(phase, spacing, box, centres, radii, all_centres, all_radii, s
                 break
             rad = f * r_arr[k] * rng.uniform(0.8, 1.2)
             seg = (phase, spacing, periodic, a_arr[k:k + 1], b_arr[k:k + 1])
-            gain = paint_capsules(*seg, np.array([rad]), CBD, count_mask=slab_mask,
-                                  dry_run=True)
-            if count + gain > target:  # the last bridge: shrink it to what is missing
+            length = np.linalg.norm(b_arr[k] - a_arr[k])
+            most = (np.pi * rad**2 * length + 4 / 3 * np.pi * rad**3) / voxel + 1
+            if count + most > target and count + paint_capsules(
+                    *seg, np.array([rad]), CBD, count_mask=slab_mask, dry_run=True) > target:
+                # the last bridge: shrink it to what is missing
                 lo, hi = 0.0, rad
                 for _ in range(20):
                     mid = 0.5 * (lo + hi)

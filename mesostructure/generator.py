@@ -10,9 +10,9 @@ import numpy as np
 from .cbd import CBDPlacementError, film_thickness, place_bridges, place_fibres
 from .microstructure import Capsules, Layer, Microstructure, Spheres
 from .packing import PackingError, pack_spheres
-from .raster import paint_capsules, paint_spheres
+from .raster import paint_spheres
 from .recipe import Recipe, RecipeError
-from .voxel import AM, CBD, PORE
+from .voxel import AM, CBD, PORE, VoxelImage
 
 VOLUME_FRACTION_TOLERANCE = 0.01
 
@@ -145,8 +145,6 @@ def generate(recipe: Recipe, progress: Callable[[str], None] | None = None) -> M
             caps_p0.append(out[0])
             caps_p1.append(out[1])
             caps_r.append(out[2])
-            if morph != "film":
-                paint_capsules(phase, spacing, periodic, out[0], out[1], out[2], CBD)
     except CBDPlacementError as e:
         raise GenerationError(str(e)) from None
 
@@ -163,7 +161,7 @@ def generate(recipe: Recipe, progress: Callable[[str], None] | None = None) -> M
         layers=[Layer(ly.name, z0, z1) for ly, (z0, z1) in zip(recipe.layers, bounds,
                                                                  strict=True)],
     )
-    report = generation_report(ms, recipe, comp)
+    report = generation_report(ms, recipe, comp, phase)
     ms.metadata = {
         "generator": "electrode3d.mesostructure.generate",
         "electrode3d_version": _version(),
@@ -180,9 +178,17 @@ def generate(recipe: Recipe, progress: Callable[[str], None] | None = None) -> M
     return ms
 
 
-def generation_report(ms: Microstructure, recipe: Recipe, comp: np.ndarray) -> dict:
-    """Target vs achieved volume fractions per layer and overall, and the PSD percentiles."""
-    img = ms.rasterize(recipe.voxel_size_um * 1e-6)
+def generation_report(ms: Microstructure, recipe: Recipe, comp: np.ndarray,
+                      phase: np.ndarray | None = None) -> dict:
+    """Target vs achieved volume fractions per layer and overall, and the PSD percentiles,
+    measured on ``phase`` (the generator's own image at the control voxel size, identical to
+    a fresh rasterisation) or on a fresh rasterisation."""
+    h = recipe.voxel_size_um * 1e-6
+    if phase is None:
+        img = ms.rasterize(h)
+    else:
+        spacing = ms.box / np.array(ms.grid_shape(h))
+        img = VoxelImage(phase, spacing, cbd_nanoporosity=ms.cbd_nanoporosity)
     zc = img.z_centres()
     layers = []
     for li, (ly, layer) in enumerate(zip(recipe.layers, ms.layers, strict=True)):

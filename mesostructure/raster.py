@@ -10,25 +10,33 @@ import numpy as np
 
 
 def _axis_indices(lo: float, hi: float, h: float, n: int, periodic: bool):
-    """Indices of voxel centres in [lo, hi] along one axis, and their centre coordinates."""
+    """Voxel indices whose centres lie in [lo, hi] along one axis (a slice when they do not
+    wrap), and the centres' coordinates."""
     i0 = int(np.ceil(lo / h - 0.5))
     i1 = int(np.floor(hi / h - 0.5))
-    idx = np.arange(i0, i1 + 1)
-    coords = (idx + 0.5) * h
-    if periodic:
-        if len(idx) > n:  # the primitive is wider than the box: keep one period
-            idx, coords = idx[:n], coords[:n]
-        return np.mod(idx, n), coords
-    keep = (idx >= 0) & (idx < n)
-    return idx[keep], coords[keep]
+    if not periodic:
+        i0, i1 = max(i0, 0), min(i1, n - 1)
+    if i1 < i0:
+        return None, None
+    if i1 - i0 + 1 > n:  # wider than a periodic box: keep one period
+        i1 = i0 + n - 1
+    coords = (np.arange(i0, i1 + 1) + 0.5) * h
+    if 0 <= i0 and i1 < n:
+        return slice(i0, i1 + 1), coords
+    return np.mod(np.arange(i0, i1 + 1), n), coords
 
 
 def _box_region(lo, hi, spacing, shape, periodic):
     out = [_axis_indices(lo[a], hi[a], spacing[a], shape[a], periodic[a]) for a in range(3)]
-    if any(len(o[0]) == 0 for o in out):
+    if any(o[0] is None for o in out):
         return None
     (ix, x), (iy, y), (iz, z) = out
-    return np.ix_(ix, iy, iz), x[:, None, None], y[None, :, None], z[None, None, :]
+    if all(isinstance(i, slice) for i in (ix, iy, iz)):
+        sl = (ix, iy, iz)  # a view: writes go straight to the image
+    else:
+        idx = [np.arange(i.start, i.stop) if isinstance(i, slice) else i for i in (ix, iy, iz)]
+        sl = np.ix_(*idx)
+    return sl, x[:, None, None], y[None, :, None], z[None, None, :]
 
 
 def paint_spheres(phase, spacing, periodic, centres, radii, value, *, particle=None, ids=None,
