@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from .parallel import RankFailure, on_rank0, world
+
 log = logging.getLogger("electrode3d")
 
 
@@ -26,10 +28,25 @@ class _Failure(click.ClickException):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Print progress messages.")
 @click.version_option(package_name="electrode3d")
-def main(verbose: bool) -> None:
-    """electrode3d: lithium-ion electrode microstructures, from manufacturing to performance."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """electrode3d: lithium-ion electrode microstructures, from manufacturing to performance.
+
+    Under mpirun, single-node steps (generate, characterize) run on rank 0 and every rank
+    exits with rank 0's outcome."""
+    ctx.obj = world()
+    rank = ctx.obj.rank if ctx.obj is not None else 0
+    logging.basicConfig(level=logging.INFO if verbose and rank == 0 else logging.WARNING,
                         format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+
+
+def _run(fn, *args):
+    """``fn`` on rank 0 (all of it, when not under MPI); errors on every rank."""
+    comm = click.get_current_context().obj
+    try:
+        return on_rank0(comm, fn, *args)
+    except RankFailure as e:
+        raise _Failure(str(e)) from None
 
 
 def default_recipe_path() -> Path:
@@ -43,7 +60,7 @@ def default_recipe_path() -> Path:
 @click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
 def generate(recipe: Path, output: Path, seed: int | None) -> None:
     """Generate a stochastic microstructure from a RECIPE (TOML)."""
-    _generate(recipe, output, seed)
+    _run(_generate, recipe, output, seed)
 
 
 def _generate(recipe: Path, output: Path, seed: int | None):
@@ -119,8 +136,8 @@ def characterize(source: Path, output: Path, voxel_size, directions, nanoporosit
                  no_particles, periodic_lateral, sigma_am, sigma_cbd, reference, workers):
     """Characterise SOURCE: a structure (.h5) or a label image (.npy, .tif; 0 pore, 1 AM,
     2 CBD) with --voxel-size."""
-    _characterize(source, output, voxel_size, directions, nanoporosity, planes, no_particles,
-                  periodic_lateral, sigma_am, sigma_cbd, reference, workers)
+    _run(_characterize, source, output, voxel_size, directions, nanoporosity, planes,
+         no_particles, periodic_lateral, sigma_am, sigma_cbd, reference, workers)
 
 
 def _characterize(source, output, voxel_size=None, directions="z", nanoporosity=0.5, planes=10,
@@ -163,6 +180,10 @@ def _characterize(source, output, voxel_size=None, directions="z", nanoporosity=
               default=Path("electrode3d-demo"), show_default=True, help="Report folder.")
 def demo(output: Path) -> None:
     """Run the chain on the embedded default electrode, writing a report folder."""
+    _run(_demo, output)
+
+
+def _demo(output: Path) -> None:
     output.mkdir(parents=True, exist_ok=True)
     recipe = default_recipe_path()
     (output / "recipe.toml").write_text(recipe.read_text())
