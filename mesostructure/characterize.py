@@ -116,7 +116,8 @@ def characterize(source: Microstructure | VoxelImage, voxel_size: float | None =
     if workers > 1 and len(tasks) > 1:
         import multiprocessing as mp
 
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        # forkserver: workers never inherit an MPI/PETSc state initialised in this process
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver")) as pool:
             results = list(pool.map(_task, tasks))
     else:
         results = [_task(t) for t in tasks]

@@ -150,3 +150,15 @@ def test_agrees_with_porespy(porosity, blobiness):
     res = solve_transport(im.astype(float), 1.0, 2)
     ours = res.percolating_fraction / res.d_eff
     assert ours == pytest.approx(ref.tortuosity, rel=0.01)
+
+
+def test_backends_agree():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(5)
+    ph = ndimage.gaussian_filter(rng.random((30, 30, 40)), 1.5) > 0.45
+    a = solve_transport(ph.astype(float), 1e-6, 2, backend="petsc", rtol=1e-10)
+    b = solve_transport(ph.astype(float), 1e-6, 2, backend="pyamg", rtol=1e-10)
+    assert a.d_eff == pytest.approx(b.d_eff, rel=1e-8)
+    with pytest.raises(ValueError, match="unknown solver backend"):
+        solve_transport(ph.astype(float), 1e-6, 2, backend="hypre")
