@@ -1,0 +1,190 @@
+"""Microstructure -> distributed, tagged dolfinx mesh (gmsh on rank 0)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mesostructure import Microstructure
+
+from .cbd import cbd_fraction_per_cell, isolated_particles
+from .gmsh_model import (
+    INTERFACE_TAG_OFFSET,
+    PARTICLE_TAG_OFFSET,
+    PORE,
+    SEPARATOR,
+    SizeOptions,
+    build_model,
+)
+from .quality import quality_report
+from .repair import RepairOptions, repair_spheres
+
+UNIT = 1e-6  # gmsh works in micrometres; the dolfinx mesh is in metres
+
+
+class MeshingError(RuntimeError):
+    pass
+
+
+@dataclass
+class TaggedMesh:
+    """A dolfinx mesh with cell tags (pore, separator, one per particle) and facet tags
+    (current collector, counter electrode, lateral, separator plane, AM contacts, one
+    interface per particle), the particle table and the meshing report."""
+
+    mesh: object
+    cell_tags: object
+    facet_tags: object
+    particles: dict = field(default_factory=dict)  # id -> {"tag", "interface_tag", ...}
+    report: dict = field(default_factory=dict)
+    cbd_fraction: object = None  # DG0 function on the mesh
+
+    def save(self, folder: str | Path) -> Path:
+        """mesh.xdmf (mesh, cell and facet tags) and mesh.json (particles, report); rank 0
+        writes the JSON."""
+        from dolfinx.io import XDMFFile
+
+        folder = Path(folder)
+        comm = self.mesh.comm
+        if comm.rank == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+        comm.barrier()
+        self.mesh.topology.create_connectivity(2, 3)
+        with XDMFFile(comm, folder / "mesh.xdmf", "w") as f:
+            f.write_mesh(self.mesh)
+            f.write_meshtags(self.cell_tags, self.mesh.geometry)
+            f.write_meshtags(self.facet_tags, self.mesh.geometry)
+            if self.cbd_fraction is not None:
+                f.write_meshtags(_fraction_to_tags(self.cbd_fraction), self.mesh.geometry)
+        if comm.rank == 0:
+            (folder / "mesh.json").write_text(json.dumps(
+                {"particles": {str(k): v for k, v in self.particles.items()},
+                 "report": self.report}, indent=2, default=float))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, comm) -> TaggedMesh:
+        from dolfinx.io import XDMFFile
+        from dolfinx.mesh import GhostMode
+
+        folder = Path(folder)
+        if not (folder / "mesh.xdmf").exists():
+            raise FileNotFoundError(f"no mesh.xdmf in {folder}")
+        with XDMFFile(comm, folder / "mesh.xdmf", "r") as f:
+            mesh = f.read_mesh(ghost_mode=GhostMode.shared_facet, name="mesh")
+            cell_tags = f.read_meshtags(mesh, name="cell_tags")
+            mesh.topology.create_connectivity(2, 3)
+            facet_tags = f.read_meshtags(mesh, name="facet_tags")
+            cbd = _tags_to_fraction(mesh, f.read_meshtags(mesh, name="cbd_fraction_ppm"))
+        meta = json.loads((folder / "mesh.json").read_text())
+        return cls(mesh, cell_tags, facet_tags,
+                   {int(k): v for k, v in meta["particles"].items()}, meta["report"], cbd)
+
+
+def build_mesh(ms: Microstructure, comm, *, separator_thickness: float = 12e-6,
+               size: SizeOptions | None = None, repair: RepairOptions | None = None,
+               progress: Callable[[str], None] | None = None) -> TaggedMesh:
+    """Mesh ``ms`` with gmsh on rank 0 and distribute it over ``comm``.
+
+    Errors found on rank 0 (bad input, gmsh failures) are raised on every rank.
+    """
+    import gmsh
+    from dolfinx.io import gmsh as gmshio
+    from dolfinx.mesh import GhostMode, create_cell_partitioner
+
+    size = size or SizeOptions()
+    say = progress or (lambda msg: None)
+    error, meta = None, None
+    if comm.rank == 0:
+        try:
+            if separator_thickness < 0:
+                raise MeshingError("the separator thickness must be >= 0")
+            pieces = repair_spheres(ms, repair)
+            say(f"repaired geometry: {pieces.report['n_pieces']} sphere pieces")
+            gmsh.initialize()
+            gmsh.option.setNumber("General.Terminal", 0)
+            gmsh.model.add("electrode")
+            # OpenCASCADE tolerances are absolute (1e-7 model units): model in micrometres
+            um = pieces.scaled(1.0 / UNIT)
+            box_um = ms.box / UNIT
+            particle_vols = build_model(gmsh, um, box_um, separator_thickness / UNIT,
+                                        size.scaled(1.0 / UNIT))
+            say("meshing")
+            gmsh.model.mesh.generate(3)
+            report = quality_report(gmsh, um, box_um, separator_thickness / UNIT, unit=UNIT)
+            report["isolated_particles"] = isolated_particles(ms)
+            if report["isolated_particles"]:
+                say(f"{len(report['isolated_particles'])} particle(s) have no electronic "
+                    f"path to the current collector: {report['isolated_particles']}")
+            report["repair"] = pieces.report
+            report["size"] = {"interface_m": size.interface, "bulk_m": size.bulk,
+                              "refine": size.refine}
+            particles = {pid: {"tag": PARTICLE_TAG_OFFSET + pid,
+                               "interface_tag": INTERFACE_TAG_OFFSET + pid,
+                               "n_volumes": len(v)} for pid, v in particle_vols.items()}
+            meta = (particles, report)
+        except Exception as e:  # noqa: BLE001 - broadcast before raising on every rank
+            error = f"{type(e).__name__}: {e}"
+            if gmsh.isInitialized():
+                gmsh.finalize()
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        raise MeshingError(error)
+    say("distributing")
+    partitioner = create_cell_partitioner(GhostMode.shared_facet, 2)
+    data = gmshio.model_to_mesh(gmsh.model if comm.rank == 0 else None, comm, 0, gdim=3,
+                                partitioner=partitioner)
+    if comm.rank == 0:
+        gmsh.finalize()
+    data.mesh.geometry.x[:] *= UNIT
+    particles, report = comm.bcast(meta, root=0)
+    data.cell_tags.name = "cell_tags"
+    data.facet_tags.name = "facet_tags"
+    data.mesh.name = "mesh"
+    tm = TaggedMesh(data.mesh, data.cell_tags, data.facet_tags, particles, report)
+    say("CBD fraction per cell")
+    tm.cbd_fraction = _cbd_function(tm, ms)
+    return tm
+
+
+def _cbd_function(tm: TaggedMesh, ms: Microstructure):
+    """DG0 function: CBD volume fraction of each pore cell (0 elsewhere)."""
+    from dolfinx import fem
+
+    V = fem.functionspace(tm.mesh, ("DG", 0))
+    f = fem.Function(V, name="cbd_fraction")
+    pore = tm.cell_tags.find(PORE)
+    if len(pore):
+        geo = tm.mesh.geometry
+        dofs = geo.dofmaps[0][pore][:, :4]
+        f.x.array[pore] = cbd_fraction_per_cell(ms, geo.x[dofs])
+    f.x.scatter_forward()
+    return f
+
+
+__all__ = ["PORE", "SEPARATOR", "MeshingError", "TaggedMesh", "build_mesh"]
+
+
+def _fraction_to_tags(f):
+    """A DG0 fraction as cell tags in parts per million (XDMF stores integer tags)."""
+    from dolfinx.mesh import meshtags
+
+    mesh = f.function_space.mesh
+    n = mesh.topology.index_map(3).size_local
+    cells = np.arange(n, dtype=np.int32)
+    tags = meshtags(mesh, 3, cells, np.round(f.x.array[:n] * 1e6).astype(np.int32))
+    tags.name = "cbd_fraction_ppm"
+    return tags
+
+
+def _tags_to_fraction(mesh, tags):
+    from dolfinx import fem
+
+    f = fem.Function(fem.functionspace(mesh, ("DG", 0)), name="cbd_fraction")
+    f.x.array[tags.indices] = tags.values / 1e6
+    f.x.scatter_forward()
+    return f

@@ -1,0 +1,28 @@
+"""build_mesh under mpirun -n 2: the distributed mesh has the serial cell count and volumes."""
+
+import pytest
+
+pytestmark = pytest.mark.mpi
+
+pytest.importorskip("dolfinx_solver")
+
+from mpi4py import MPI  # noqa: E402
+
+from .test_mesh import _volume  # noqa: E402
+
+
+def test_distributed_mesh():
+    from meshing.gmsh_model import PARTICLE_TAG_OFFSET, PORE, SizeOptions
+    from meshing.tagged_mesh import build_mesh
+    from mesostructure import Microstructure, Spheres
+
+    ms = Microstructure(box=(20e-6,) * 3, particles=Spheres([[10e-6, 10e-6, 8e-6]], [4e-6]))
+    tm = build_mesh(ms, MPI.COMM_WORLD, separator_thickness=4e-6,
+                    size=SizeOptions(0.8e-6, 2.5e-6))
+    comm = tm.mesh.comm
+    assert comm.size == MPI.COMM_WORLD.size
+    n_local = tm.mesh.topology.index_map(3).size_local
+    assert comm.allreduce(n_local, op=MPI.SUM) == tm.report["n_cells"]
+    assert _volume(tm, PARTICLE_TAG_OFFSET + 1) == pytest.approx(
+        tm.report["particles"]["1"]["volume_mesh_m3"], rel=1e-9)
+    assert _volume(tm, PORE) > 0
