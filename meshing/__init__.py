@@ -1,2 +1,10 @@
-"""Microstructure -> conformal tetrahedral mesh (gmsh), tagged per particle and phase,
-distributed to MPI ranks (dolfinx). Issue 3; empty until it lands."""
+"""Microstructure -> conformal tetrahedral mesh (gmsh OpenCASCADE), tagged per particle and
+phase, distributed to MPI ranks (dolfinx). The CBD reaches the mesh as a per-cell volume
+fraction. See docs/meshing.md."""
+
+from .gmsh_model import SizeOptions
+from .repair import RepairOptions, repair_spheres
+from .tagged_mesh import MeshingError, TaggedMesh, build_mesh
+
+__all__ = ["MeshingError", "RepairOptions", "SizeOptions", "TaggedMesh", "build_mesh",
+           "repair_spheres"]

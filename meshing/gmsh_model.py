@@ -20,6 +20,7 @@ PORE, SEPARATOR = 1, 2
 PARTICLE_TAG_OFFSET = 1000
 CURRENT_COLLECTOR, COUNTER_ELECTRODE, LATERAL, SEPARATOR_PLANE, AM_CONTACT = 1, 2, 3, 4, 5
 INTERFACE_TAG_OFFSET = 100000
+CURVATURE_ELEMENTS = 28
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def build_model(gmsh, pieces: Pieces, box: np.ndarray, separator_thickness: floa
     for s, pid in zip(spheres, pieces.particle_ids, strict=True):
         if s is None:
             continue
-        for dim, tag in out_map[k]:
+        for _dim, tag in out_map[k]:
             owner.setdefault(tag, int(pid))
         k += 1
     sep_vols = {t for _, t in out_map[1]} if separator is not None else set()
@@ -143,5 +144,7 @@ def _size_fields(gmsh, particle_volumes, size: SizeOptions):
     f.setAsBackgroundMesh(thr)
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
     gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
-    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", 0)
+    # small particles need elements finer than the interface size: a sphere of radius r gets
+    # about 2 pi r / CURVATURE_ELEMENTS
+    gmsh.option.setNumber("Mesh.MeshSizeFromCurvature", CURVATURE_ELEMENTS)
     gmsh.option.setNumber("Mesh.MeshSizeMax", h_max)

@@ -4,8 +4,8 @@ every change is reported.
 - Periodic structures are unfolded: a sphere crossing a periodic face gets its images, and every
   piece is later clipped by the box (pieces keep their particle id).
 - Near-tangent sphere pairs (a gap below ``min_gap`` or a contact disc smaller than
-  ``min_contact_radius``) become a contact of that disc radius (if they overlap or their gap is
-  below ``neck_below_gap``) or a gap of ``min_gap``, by changing both radii by the same amount.
+  ``min_contact_radius``) become a contact of that disc radius or a gap of ``min_gap``, by
+  changing radii (the least total change over the whole structure, see ``repair_spheres``).
 - Spheres nearly tangent to a box face are treated the same way against the plane (they are
   then clipped by the box).
 The volume change of each particle is reported.
@@ -24,15 +24,13 @@ from mesostructure import Microstructure
 @dataclass(frozen=True)
 class RepairOptions:
     """min_gap: smallest gap kept between surfaces (m); min_contact_radius: smallest radius of
-    the contact disc where two spheres (or a sphere and a box face) meet (m); a contact is
-    made rather than a gap opened when the gap is below ``neck_below_gap``."""
+    the contact disc where two spheres (or a sphere and a box face) meet (m)."""
 
     min_gap: float = 0.4e-6
     min_contact_radius: float = 0.5e-6
-    neck_below_gap: float = 0.2e-6
 
     def __post_init__(self):
-        if self.min_gap <= 0 or self.min_contact_radius <= 0 or self.neck_below_gap < 0:
+        if self.min_gap <= 0 or self.min_contact_radius <= 0:
             raise ValueError("min_gap and min_contact_radius must be positive")
 
     def min_overlap(self, r_eff: float) -> float:
@@ -80,96 +78,100 @@ def unfold_periodic(ms: Microstructure) -> tuple[np.ndarray, np.ndarray, np.ndar
 def repair_spheres(ms: Microstructure, options: RepairOptions | None = None) -> Pieces:
     """Unfold, then remove near-tangencies between spheres and with the box faces.
 
-    Every sphere pair within reach and every sphere near a face gets a constraint on the radius
-    changes: stay (or become) a contact of disc radius >= min_contact_radius, or stay (or
-    become) apart by >= min_gap, whichever is nearer to the present state. The smallest total
-    radius change meeting all constraints at once is found by linear programming, so fixing
-    one contact never breaks another.
+    Every sphere pair within reach and every sphere near a face is a constraint on the radius
+    changes; pairs clear of the forbidden band must stay so; each pair in the band (gap below
+    min_gap or contact disc below min_contact_radius) becomes a contact or a gap; the radius
+    changes are the least total change meeting every constraint at once (a linear program), so
+    fixing one contact never breaks another. Dense random packings can leave constraints that
+    no radius change meets: they are counted in the report (``unresolved_near_tangencies``)
+    and the mesher copes with them at the cost of element quality.
     """
-    from scipy.optimize import linprog
-
     opt = options or RepairOptions()
     centres, radii, ids = unfold_periodic(ms)
     r0 = radii.copy()
     uniq, var = np.unique(ids, return_inverse=True)  # one radius change per particle
     n = len(uniq)
-    rows, rhs = [], []
-    counts = {"necks_widened": 0, "gaps_opened": 0, "face_crossings_deepened": 0,
-              "face_gaps_opened": 0}
+    cons = []  # (variables, extent now, contact need)
     tree = cKDTree(centres)
     for i, j in tree.query_pairs(2 * radii.max() + opt.min_gap, output_type="ndarray"):
-        p, q = var[i], var[j]
-        if p == q:
+        if var[i] == var[j]:
             continue
         d = np.linalg.norm(centres[i] - centres[j])
-        overlap = radii[i] + radii[j] - d
         need = opt.min_overlap(radii[i] * radii[j] / (radii[i] + radii[j]))
-        row = np.zeros(n)
-        if overlap > -opt.neck_below_gap:  # contact: r_p + r_q >= d + need
-            row[p] -= 1
-            row[q] -= 1
-            rows.append(row)
-            rhs.append(overlap - need)
-            counts["necks_widened"] += overlap < need
-        else:  # apart: r_p + r_q <= d - min_gap
-            row[p] += 1
-            row[q] += 1
-            rows.append(row)
-            rhs.append(-opt.min_gap - overlap)
-            counts["gaps_opened"] += overlap > -opt.min_gap
+        cons.append(((var[i], var[j]), radii[i] + radii[j] - d, need, "pair"))
     box = ms.box
     for axis in range(3):
-        for side, plane in ((-1, 0.0), (1, box[axis])):
-            past = radii + side * (centres[:, axis] - plane)  # extent past the face
+        for plane in (0.0, box[axis]):
+            # how far the sphere reaches across the plane (a disc of radius^2 = r^2 - dist^2)
+            past = radii - np.abs(centres[:, axis] - plane)
             for k in np.flatnonzero(past > -opt.min_gap - 2 * radii.max()):
-                need = opt.min_overlap(radii[k])
-                row = np.zeros(n)
-                if past[k] > -opt.neck_below_gap:  # crossing: r + dr - ... >= need
-                    row[var[k]] = -1
-                    rows.append(row)
-                    rhs.append(past[k] - need)
-                    counts["face_crossings_deepened"] += past[k] < need
-                else:
-                    row[var[k]] = 1
-                    rows.append(row)
-                    rhs.append(-opt.min_gap - past[k])
-                    counts["face_gaps_opened"] += past[k] > -opt.min_gap
+                cons.append(((var[k],), past[k], opt.min_overlap(radii[k]), "face"))
     r_part = np.array([r0[var == v][0] for v in range(n)])
-    delta = np.zeros(n)
-    unresolved = 0
-    if rows:
-        A = np.array(rows)
-        b = np.array(rhs)
-        if np.any(A @ delta > b + 1e-15):
-            # minimise sum |dr| + penalty * violations: variables [dr, t, s] with
-            # -t <= dr <= t, A dr - s <= b, s >= 0 (always feasible; s > 0 is reported)
-            m = len(b)
-            eye, zn, zm = np.eye(n), np.zeros((n, m)), np.zeros((m, n))
-            A_ub = np.block([[A, zm, -np.eye(m)], [eye, -eye, zn], [-eye, -eye, zn]])
-            # in units of the mean radius: the solver's tolerances are absolute (~1e-7)
-            scale = float(np.mean(r_part))
-            b_ub = np.concatenate([b / scale, np.zeros(2 * n)])
-            cost = np.concatenate([np.zeros(n), np.ones(n), np.full(m, 1e3)])
-            bounds = [(-0.5 * r / scale, 0.3 * r / scale) for r in r_part] + \
-                [(0, None)] * (n + m)
-            res = linprog(cost, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
-            if not res.success:
-                raise RuntimeError(f"geometry repair failed: {res.message}")
-            delta = res.x[:n] * scale
-            unresolved = int(np.count_nonzero(res.x[2 * n:] * scale > 1e-3 * opt.min_gap))
+    delta, chosen, unresolved = _solve_radii(cons, n, r_part, opt) if cons else \
+        (np.zeros(n), [], 0)
+    counts = {"necks_widened": 0, "gaps_opened": 0, "face_crossings_deepened": 0,
+              "face_gaps_opened": 0}
+    for (vs, x, need, kind), contact in zip(cons, chosen, strict=True):
+        if -opt.min_gap < x < need:
+            key = ("necks_widened" if kind == "pair" else "face_crossings_deepened") \
+                if contact else ("gaps_opened" if kind == "pair" else "face_gaps_opened")
+            counts[key] += 1
     radii = r0 + delta[var]
     dv = {int(uniq[v]): float(4 / 3 * np.pi * ((r_part[v] + delta[v]) ** 3 - r_part[v] ** 3))
           for v in range(n) if abs(delta[v]) > 0}
     report = {
-        **{k: int(v) for k, v in counts.items()},
-        "unresolved_near_tangencies": unresolved,
+        **counts,
         "n_pieces": int(len(radii)),
         "n_particles": int(n),
         "volume_change_m3": dv,
         "max_relative_radius_change": float(np.max(np.abs(delta / r_part))) if n else 0.0,
-        "options": {"min_gap_m": opt.min_gap, "min_contact_radius_m": opt.min_contact_radius,
-                    "neck_below_gap_m": opt.neck_below_gap},
+        "unresolved_near_tangencies": unresolved,
+        "options": {"min_gap_m": opt.min_gap, "min_contact_radius_m": opt.min_contact_radius},
     }
     return Pieces(centres, radii, ids, r0, report)
 
 
+def _solve_radii(cons, n, r_part, opt, max_rounds: int = 12):
+    """Radius change per particle, per constraint whether it ends as a contact, and how many
+    constraints are left unmet.
+
+    Each constraint in the band starts as whichever of contact/gap is nearer; a linear program
+    (least sum |dr| plus heavily penalised violations) is solved; band constraints it could
+    not meet flip their choice and the program runs again, up to ``max_rounds``; the round
+    with the fewest unmet constraints wins."""
+    from scipy.optimize import linprog
+
+    scale = float(np.mean(r_part))  # solver tolerances are absolute: work in mean radii
+    g = opt.min_gap / scale
+    xs = np.array([c[1] for c in cons]) / scale
+    needs = np.array([c[2] for c in cons]) / scale
+    band = (xs > -g) & (xs < needs)
+    contact = np.where(band, needs - xs < xs + g, xs >= needs)
+    if not band.any():
+        return np.zeros(n), list(contact), 0
+    m = len(cons)
+    S = np.zeros((m, n))
+    for k, (vs, *_rest) in enumerate(cons):
+        for v in vs:
+            S[k, v] += 1.0
+    eye = np.eye(n)
+    bounds = [(-0.5 * r / scale, 0.3 * r / scale) for r in r_part] + [(0, None)] * (n + m)
+    cost = np.concatenate([np.zeros(n), np.ones(n), np.full(m, 1e3)])
+    best = None
+    for _round in range(max_rounds):
+        # contact: -(S dr) - s <= x - need;  gap: S dr - s <= -g - x
+        sign = np.where(contact, -1.0, 1.0)
+        A = np.block([[sign[:, None] * S, np.zeros((m, n)), -np.eye(m)],
+                      [eye, -eye, np.zeros((n, m))], [-eye, -eye, np.zeros((n, m))]])
+        b = np.concatenate([np.where(contact, xs - needs, -g - xs), np.zeros(2 * n)])
+        res = linprog(cost, A_ub=A, b_ub=b, bounds=bounds, method="highs")
+        if not res.success:
+            raise RuntimeError(f"geometry repair failed: {res.message}")
+        unmet = res.x[2 * n:] > 1e-6
+        if best is None or unmet.sum() < best[2]:
+            best = (res.x[:n] * scale, list(contact), int(unmet.sum()))
+        flip = unmet & band
+        if not unmet.any() or not flip.any():
+            break
+        contact = np.where(flip, ~contact, contact)
+    return best

@@ -109,3 +109,22 @@ def test_bad_input_is_refused_on_every_rank():
     ms = Microstructure(box=(20e-6,) * 3, particles=Spheres([[10e-6] * 3], [3e-6]))
     with pytest.raises(MeshingError, match="separator thickness"):
         build_mesh(ms, MPI.COMM_WORLD, separator_thickness=-1e-6)
+
+
+def test_cli_mesh(tmp_path):
+    from click.testing import CliRunner
+
+    from electrode3d.cli import main
+
+    ms = Microstructure(box=(16e-6,) * 3, particles=Spheres([[8e-6, 8e-6, 6e-6]], [4e-6]))
+    ms.save(tmp_path / "s.h5")
+    res = CliRunner().invoke(main, ["mesh", str(tmp_path / "s.h5"), "-o", str(tmp_path / "m"),
+                                    "--size", "1e-6", "--separator", "4e-6"])
+    assert res.exit_code == 0, res.output
+    assert "cells" in res.output
+    for f in ("mesh.xdmf", "mesh.json", "info.json"):
+        assert (tmp_path / "m" / f).exists()
+    res = CliRunner().invoke(main, ["mesh", str(tmp_path / "s.h5"), "-o", str(tmp_path / "m"),
+                                    "--size", "2e-6", "--bulk-size", "1e-6"])
+    assert res.exit_code == 1
+    assert "interface size <= bulk size" in res.output

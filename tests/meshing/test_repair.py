@@ -65,7 +65,8 @@ def test_dense_generated_packing_is_repaired_consistently():
     for pid in np.unique(p.particle_ids):
         assert np.ptp(p.radii[p.particle_ids == pid]) == 0
     assert p.report["max_relative_radius_change"] < 0.2
-    # no pair left in the forbidden band, except those reported as unresolved
+    # no pair left in the forbidden band, except those reported as unresolved (a dense random
+    # packing is frustrated: not every near-contact can be cleared by radii alone)
     bad = 0
     for i in range(len(p.radii)):
         for j in range(i + 1, len(p.radii)):
@@ -75,3 +76,5 @@ def test_dense_generated_packing_is_repaired_consistently():
             rij = p.radii[i] * p.radii[j] / (p.radii[i] + p.radii[j])
             bad += -opt.min_gap * 0.999 < ov < 0.999 * opt.min_overlap(rij) * 0.9
     assert bad <= p.report["unresolved_near_tangencies"]
+    assert p.report["unresolved_near_tangencies"] < 0.5 * (p.report["necks_widened"]
+                                                           + p.report["gaps_opened"])
