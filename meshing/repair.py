@@ -111,7 +111,7 @@ def repair_spheres(ms: Microstructure, options: RepairOptions | None = None) -> 
         (np.zeros(n), [], 0)
     counts = {"necks_widened": 0, "gaps_opened": 0, "face_crossings_deepened": 0,
               "face_gaps_opened": 0}
-    for (vs, x, need, kind), contact in zip(cons, chosen, strict=True):
+    for (_vs, x, need, kind), contact in zip(cons, chosen, strict=True):
         if -opt.min_gap < x < need:
             key = ("necks_widened" if kind == "pair" else "face_crossings_deepened") \
                 if contact else ("gaps_opened" if kind == "pair" else "face_gaps_opened")
