@@ -29,7 +29,10 @@ def cbd_fraction_per_cell(ms: Microstructure, cell_vertices: np.ndarray,
     cbd = img.phase == 2
     pts = np.einsum("sk,nkd->nsd", _BARY, cell_vertices)
     idx = np.floor(pts / img.spacing).astype(np.int64)
-    idx = np.clip(idx, 0, np.array(img.shape) - 1)
+    shape = np.array(img.shape)
+    for a in range(3):  # periodic axes wrap (the mesh may be shifted), others clip
+        idx[..., a] = np.mod(idx[..., a], shape[a]) if ms.periodic[a] else \
+            np.clip(idx[..., a], 0, shape[a] - 1)
     inside = cbd[idx[..., 0], idx[..., 1], idx[..., 2]]
     return inside.mean(axis=1)
 

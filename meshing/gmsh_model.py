@@ -51,28 +51,36 @@ def build_model(gmsh, pieces: Pieces, box: np.ndarray, separator_thickness: floa
     electrode = occ.addBox(0, 0, 0, Lx, Ly, Lz)
     separator = occ.addBox(0, 0, Lz, Lx, Ly, separator_thickness) \
         if separator_thickness > 0 else None
-    spheres = []
-    for c, r in zip(pieces.centres, pieces.radii, strict=True):
-        s = occ.addSphere(*c, r)
-        inside = np.all(c - r > 0) and np.all(c + r < box)
-        if not inside:  # clip by a fresh copy of the electrode box
-            cut = occ.addBox(0, 0, 0, Lx, Ly, Lz)
-            out, _ = occ.intersect([(3, s)], [(3, cut)])
-            s = out[0][1] if out else None
-        spheres.append(s)
-    tools = [(3, s) for s in spheres if s is not None]
+    def clipped(tag, lo, hi):
+        if np.all(lo > 0) and np.all(hi < box):
+            return tag
+        cut = occ.addBox(0, 0, 0, Lx, Ly, Lz)  # a fresh copy of the electrode box
+        out, _ = occ.intersect([(3, tag)], [(3, cut)])
+        return out[0][1] if out else None
+
+    solids, owners = [], []
+    for c, r, pid in zip(pieces.centres, pieces.radii, pieces.particle_ids, strict=True):
+        solids.append(clipped(occ.addSphere(*c, r), c - r, c + r))
+        owners.append(int(pid))
+    for a, b, r, pid in zip(pieces.neck_p0, pieces.neck_p1, pieces.neck_radii,
+                            pieces.neck_ids, strict=True):
+        cyl = occ.addCylinder(*a, *(b - a), r)
+        solids.append(clipped(cyl, np.minimum(a, b) - r, np.maximum(a, b) + r))
+        owners.append(int(pid))
+    tools = [(3, s) for s in solids if s is not None]
     objects = [(3, electrode)] + ([(3, separator)] if separator is not None else [])
     out, out_map = occ.fragment(objects, tools)
     occ.synchronize()
 
-    # volumes of each input after fragmentation; a lens shared by two spheres goes to the first
+    # volumes of each input after fragmentation: a region shared by several spheres/necks goes
+    # to the first (spheres before necks, in input order)
     owner: dict[int, int] = {}
     k = len(objects)
-    for s, pid in zip(spheres, pieces.particle_ids, strict=True):
+    for s, pid in zip(solids, owners, strict=True):
         if s is None:
             continue
         for _dim, tag in out_map[k]:
-            owner.setdefault(tag, int(pid))
+            owner.setdefault(tag, pid)
         k += 1
     sep_vols = {t for _, t in out_map[1]} if separator is not None else set()
     pore_vols = [t for _, t in out_map[0] if t not in owner]

@@ -67,29 +67,73 @@ def _fibonacci_sphere(n):
                             np.cos(phi)])
 
 
+def _in_necks(p, pieces, which):
+    """Points ``p`` inside any of the necks ``which``."""
+    out = np.zeros(len(p), bool)
+    for k in which:
+        a, b, r = pieces.neck_p0[k], pieces.neck_p1[k], pieces.neck_radii[k]
+        d = b - a
+        t = np.clip((p - a) @ d / (d @ d), 0.0, 1.0)
+        inside_len = ((p - a) @ d >= 0) & ((p - a) @ d <= d @ d)
+        out |= inside_len & (np.linalg.norm(p - a - t[:, None] * d, axis=1) <= r)
+    return out
+
+
+def _in_spheres(p, pieces, which):
+    out = np.zeros(len(p), bool)
+    for j in which:
+        out |= np.linalg.norm(p - pieces.centres[j], axis=1) <= pieces.radii[j]
+    return out
+
+
 def analytic_particle(pieces: Pieces, pid: int, box, n_points: int = 40000):
-    """Volume (sphere pieces inside the box, less the lenses that earlier pieces own) and
-    electrolyte-facing area (sphere surface inside the box and outside every other sphere, plus
-    flat cuts at the separator plane) of a particle, by quadrature."""
+    """Volume and electrolyte-facing area of a particle, by quadrature and sampling.
+
+    Volume: its sphere pieces inside the box, less the lenses that earlier pieces own, plus its
+    necks outside every sphere and earlier neck. Area: its sphere surface inside the box and
+    outside every other sphere and every neck, its necks' mantles outside every sphere and
+    other neck, plus flat cuts at the separator plane."""
     sel = np.flatnonzero(pieces.particle_ids == pid)
     others = np.flatnonzero(pieces.particle_ids != pid)
+    all_spheres = np.arange(len(pieces.radii))
+    all_necks = np.arange(len(pieces.neck_radii))
     u = _fibonacci_sphere(n_points)
+    rng = np.random.default_rng(0)
     vol = area = 0.0
     for k in sel:
         c, r = pieces.centres[k], pieces.radii[k]
         # a lens shared with an earlier piece belongs to that piece (see gmsh_model)
         for j in others[others < k]:
-            d = np.linalg.norm(pieces.centres[j] - c)
-            vol -= _lens_volume(r, pieces.radii[j], d)
+            vol -= _lens_volume(r, pieces.radii[j], np.linalg.norm(pieces.centres[j] - c))
         p = c + r * u
-        inside = np.all((p >= 0) & (p <= box), axis=1)
-        for j in others:
-            if np.linalg.norm(pieces.centres[j] - c) < r + pieces.radii[j]:
-                inside &= np.linalg.norm(p - pieces.centres[j], axis=1) > pieces.radii[j]
-        area += 4 * np.pi * r * r * np.count_nonzero(inside) / n_points
+        near = [j for j in others if np.linalg.norm(pieces.centres[j] - c)
+                < r + pieces.radii[j]]
+        keep = np.all((p >= 0) & (p <= box), axis=1) & ~_in_spheres(p, pieces, near) & \
+            ~_in_necks(p, pieces, all_necks)
+        area += 4 * np.pi * r * r * np.count_nonzero(keep) / n_points
         vol += _sphere_box_volume(c, r, box)
         if c[2] + r > box[2]:  # flat cut against the separator
             area += _disc_box_area(c, r, box, box[2])
+    for k in np.flatnonzero(pieces.neck_ids == pid):
+        a, b, rho = pieces.neck_p0[k], pieces.neck_p1[k], pieces.neck_radii[k]
+        d = b - a
+        length = np.linalg.norm(d)
+        e1 = np.cross(d, [1.0, 0, 0] if abs(d[0]) < 0.9 * length else [0, 1.0, 0])
+        e1 /= np.linalg.norm(e1)
+        e2 = np.cross(d / length, e1)
+        t, phi = rng.random(n_points), 2 * np.pi * rng.random(n_points)
+        rad = rho * np.sqrt(rng.random(n_points))
+        inner = a + t[:, None] * d + (rad * np.cos(phi))[:, None] * e1 + \
+            (rad * np.sin(phi))[:, None] * e2
+        own = np.all((inner >= 0) & (inner <= box), axis=1) & \
+            ~_in_spheres(inner, pieces, all_spheres) & ~_in_necks(inner, pieces, all_necks[:k])
+        vol += np.pi * rho**2 * length * np.count_nonzero(own) / n_points
+        mantle = a + t[:, None] * d + (rho * np.cos(phi))[:, None] * e1 + \
+            (rho * np.sin(phi))[:, None] * e2
+        free = np.all((mantle >= 0) & (mantle <= box), axis=1) & \
+            ~_in_spheres(mantle, pieces, all_spheres) & \
+            ~_in_necks(mantle, pieces, np.delete(all_necks, k))
+        area += 2 * np.pi * rho * length * np.count_nonzero(free) / n_points
     return vol, area
 
 

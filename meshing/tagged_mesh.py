@@ -115,6 +115,7 @@ def build_mesh(ms: Microstructure, comm, *, separator_thickness: float = 12e-6,
                                         size.scaled(1.0 / UNIT))
             say("meshing")
             gmsh.model.mesh.generate(3)
+            _check_all_meshed(gmsh)
             report = quality_report(gmsh, um, box_um, separator_thickness / UNIT, unit=UNIT)
             report["isolated_particles"] = isolated_particles(ms)
             if report["isolated_particles"]:
@@ -151,6 +152,20 @@ def build_mesh(ms: Microstructure, comm, *, separator_thickness: float = 12e-6,
     return tm
 
 
+def _check_all_meshed(gmsh) -> None:
+    """gmsh leaves volumes it fails to mesh empty (and says so only on its terminal)."""
+    failed = {}
+    for dim, tag in gmsh.model.getPhysicalGroups(3):
+        for ent in gmsh.model.getEntitiesForPhysicalGroup(dim, tag):
+            if not len(gmsh.model.mesh.getElements(3, ent)[1]):
+                failed.setdefault(gmsh.model.getPhysicalName(dim, tag), []).append(int(ent))
+    if failed:
+        raise MeshingError(
+            f"gmsh could not mesh {sum(map(len, failed.values()))} volume(s) of "
+            f"{sorted(failed)}: their boundaries are too intricate at this element size; "
+            f"try a smaller --size or larger repair gaps")
+
+
 def _cbd_function(tm: TaggedMesh, ms: Microstructure):
     """DG0 function: CBD volume fraction of each pore cell (0 elsewhere)."""
     from dolfinx import fem
@@ -161,7 +176,9 @@ def _cbd_function(tm: TaggedMesh, ms: Microstructure):
     if len(pore):
         geo = tm.mesh.geometry
         dofs = geo.dofmaps[0][pore][:, :4]
-        f.x.array[pore] = cbd_fraction_per_cell(ms, geo.x[dofs])
+        # the mesh may be shifted laterally against the structure (periodic, see repair)
+        shift = np.array(tm.report["repair"]["lateral_shift_m"] + [0.0])
+        f.x.array[pore] = cbd_fraction_per_cell(ms, geo.x[dofs] - shift)
     f.x.scatter_forward()
     return f
 
