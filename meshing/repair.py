@@ -13,10 +13,10 @@ over-constrained (growing a particle for one contact closes a gap with another),
    the plane below ``min_gap``) has its radius changed to the nearer of the two states (a
    sphere resting on the current collector is made to cross it: it touches it).
 3. Every sphere pair whose gap is below ``min_gap`` or whose contact disc is narrower than
-   sqrt(2 r_eff min_gap) (a sharp wedge around the contact) gets a *neck*: a cylinder of AM along the line of centres whose radius makes
-   the gap at its rim at least ``min_gap`` (rho^2 = 2 r_eff (min_gap + overlap)). Necks are
-   local: adding one never spoils another. They join particles that were closer than
-   ``min_gap``: such particles touch electronically.
+   sqrt(2 r_eff min_gap) (a sharp wedge around the contact) gets a *neck*: a cylinder of AM
+   along the line of centres whose radius leaves a gap of ``min_gap`` at its rim
+   (rho^2 = 2 r_eff (min_gap + overlap)). Necks are local: adding one never spoils another.
+   They join particles that were closer than ``min_gap``: such particles touch electronically.
 The report lists the counts, the radius changes, the necks and the volume each particle gains.
 """
 
