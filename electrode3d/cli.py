@@ -176,54 +176,82 @@ def _characterize(source, output, voxel_size=None, directions="z", nanoporosity=
 
 
 @main.command()
-@click.argument("structure", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for mesh.xdmf (mesh, cell and facet tags, CBD fraction) and "
                    "mesh.json (particles, quality report).")
+@click.option("--route", type=click.Choice(["spheres", "voxel"]), default=None,
+              help="spheres: conformal OpenCASCADE mesh of the AM spheres (default for .h5); "
+                   "voxel: 6 tetrahedra per voxel (default for images).")
 @click.option("--size", type=float, default=0.8e-6, show_default=True,
-              help="Element size near AM surfaces, m.")
+              help="spheres: element size near AM surfaces, m.")
 @click.option("--bulk-size", type=float, default=3e-6, show_default=True,
-              help="Element size far from AM surfaces, m.")
+              help="spheres: element size far from AM surfaces, m.")
 @click.option("--refine", type=float, default=1.0, show_default=True,
-              help="Divide both sizes by this (convergence studies).")
+              help="spheres: divide both sizes by this (convergence studies).")
+@click.option("--voxel-size", type=float, default=None,
+              help="voxel: voxel edge, m (images: required; .h5: default 0.5e-6).")
+@click.option("--nanoporosity", type=float, default=0.5, show_default=True,
+              help="CBD nanoporosity for images.")
 @click.option("--separator", type=float, default=12e-6, show_default=True,
               help="Separator thickness, m.")
-def mesh(structure: Path, output: Path, size: float, bulk_size: float, refine: float,
-         separator: float) -> None:
-    """Mesh a STRUCTURE (.h5) with gmsh: tetrahedra tagged per particle and phase, the CBD as a
-    per-cell volume fraction. Runs under mpirun: gmsh on rank 0, the mesh distributed."""
+def mesh(source: Path, output: Path, route, size, bulk_size, refine, voxel_size, nanoporosity,
+         separator) -> None:
+    """Mesh SOURCE (.h5 structure, or .npy/.tif label image) into tagged tetrahedra. Runs under
+    mpirun: gmsh on rank 0, the mesh distributed."""
     from mpi4py import MPI
 
-    from meshing import MeshingError, SizeOptions, build_mesh
-    from mesostructure import Microstructure
+    from meshing import MeshingError, SizeOptions, build_mesh, build_voxel_mesh
 
     from .provenance import write_info
 
     t0 = time.perf_counter()
     comm = MPI.COMM_WORLD
+    is_h5 = source.suffix.lower() in (".h5", ".hdf5")
+    route = route or ("spheres" if is_h5 else "voxel")
+    say = _progress if comm.rank == 0 else None
     try:
-        ms = on_rank0(click.get_current_context().obj, Microstructure.load, structure)
-        ms = comm.bcast(ms, root=0)
-        opts = SizeOptions(size, bulk_size, refine)
-        tm = build_mesh(ms, comm, separator_thickness=separator, size=opts,
-                        progress=_progress if comm.rank == 0 else None)
+        if route == "spheres":
+            if not is_h5:
+                raise _Failure("the spheres route needs a structure (.h5); use --route voxel")
+            ms = comm.bcast(on_rank0(click.get_current_context().obj, _load_structure, source),
+                            root=0)
+            tm = build_mesh(ms, comm, separator_thickness=separator,
+                            size=SizeOptions(size, bulk_size, refine), progress=say)
+        else:
+            image = comm.bcast(on_rank0(click.get_current_context().obj, _load_image, source,
+                                        voxel_size, nanoporosity), root=0)
+            tm = build_voxel_mesh(image, comm, separator_thickness=separator, progress=say)
     except (RankFailure, MeshingError, ValueError) as e:
         raise _Failure(str(e)) from None
     tm.save(output)
     if comm.rank == 0:
         r = tm.report
+        keys = ("route", "n_cells", "min_dihedral_deg", "max_particle_volume_error",
+                "max_particle_interface_area_error", "isolated_particles")
         write_info(output / "info.json", "mesh",
-                   {"structure": str(structure), "size_m": size, "bulk_size_m": bulk_size,
-                    "refine": refine, "separator_m": separator, "ranks": comm.size}, t0,
-                   {k: r[k] for k in ("n_cells", "min_dihedral_deg",
-                                      "max_particle_volume_error",
-                                      "max_particle_interface_area_error",
-                                      "isolated_particles")})
-        click.echo(f"{r['n_cells']} cells, min dihedral {r['min_dihedral_deg']:.2f} deg, "
-                   f"particle volume error <= {r['max_particle_volume_error']:.2%}, "
-                   f"interface area error <= {r['max_particle_interface_area_error']:.2%}, "
-                   f"{len(r['isolated_particles'])} isolated particle(s)")
+                   {"source": str(source), "route": route, "size_m": size,
+                    "bulk_size_m": bulk_size, "refine": refine, "voxel_size_m": voxel_size,
+                    "separator_m": separator, "ranks": comm.size}, t0,
+                   {k: r[k] for k in keys if k in r})
+        click.echo(f"{route} route: {r['n_cells']} cells, min dihedral "
+                   f"{r['min_dihedral_deg']:.2f} deg, {len(r['isolated_particles'])} isolated "
+                   f"particle(s)")
         click.echo(f"wrote {output}")
+
+
+def _load_structure(path: Path):
+    from mesostructure import Microstructure
+
+    return Microstructure.load(path)
+
+
+def _load_image(path: Path, voxel_size, nanoporosity):
+    from mesostructure import Microstructure, load_image
+
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        return Microstructure.load(path).rasterize(voxel_size or 0.5e-6)
+    return load_image(path, voxel_size, nanoporosity)
 
 
 @main.command()

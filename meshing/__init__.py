@@ -4,7 +4,7 @@ fraction. See docs/meshing.md."""
 
 from .gmsh_model import SizeOptions
 from .repair import RepairOptions, repair_spheres
-from .tagged_mesh import MeshingError, TaggedMesh, build_mesh
+from .tagged_mesh import MeshingError, TaggedMesh, build_mesh, build_voxel_mesh
 
 __all__ = ["MeshingError", "RepairOptions", "SizeOptions", "TaggedMesh", "build_mesh",
-           "repair_spheres"]
+           "build_voxel_mesh", "repair_spheres"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mesostructure import Microstructure
+from mesostructure import Microstructure, VoxelImage
 
 from .cbd import cbd_fraction_per_cell, isolated_particles
 from .gmsh_model import (
@@ -22,6 +22,7 @@ from .gmsh_model import (
 )
 from .quality import quality_report
 from .repair import RepairOptions, repair_spheres
+from .voxel_mesh import CBD_TAG, add_to_gmsh, cell_labels, voxel_report
 
 UNIT = 1e-6  # gmsh works in micrometres; the dolfinx mesh is in metres
 
@@ -88,48 +89,105 @@ class TaggedMesh:
 def build_mesh(ms: Microstructure, comm, *, separator_thickness: float = 12e-6,
                size: SizeOptions | None = None, repair: RepairOptions | None = None,
                progress: Callable[[str], None] | None = None) -> TaggedMesh:
-    """Mesh ``ms`` with gmsh on rank 0 and distribute it over ``comm``.
+    """Mesh ``ms`` (its spheres, conformally, with gmsh's OpenCASCADE kernel) on rank 0 and
+    distribute it over ``comm``. Errors on rank 0 are raised on every rank."""
+    size = size or SizeOptions()
+    say = progress or (lambda msg: None)
 
-    Errors found on rank 0 (bad input, gmsh failures) are raised on every rank.
-    """
+    def make(gmsh):
+        if separator_thickness < 0:
+            raise MeshingError("the separator thickness must be >= 0")
+        pieces = repair_spheres(ms, repair)
+        say(f"repaired geometry: {pieces.report['n_pieces']} sphere pieces, "
+            f"{pieces.report['necks']} necks")
+        # OpenCASCADE tolerances are absolute (1e-7 model units): model in micrometres
+        um = pieces.scaled(1.0 / UNIT)
+        box_um = ms.box / UNIT
+        particle_vols = build_model(gmsh, um, box_um, separator_thickness / UNIT,
+                                    size.scaled(1.0 / UNIT))
+        say("meshing")
+        gmsh.model.mesh.generate(3)
+        _check_all_meshed(gmsh)
+        report = quality_report(gmsh, um, box_um, separator_thickness / UNIT, unit=UNIT)
+        report["route"] = "spheres"
+        report["isolated_particles"] = isolated_particles(ms)
+        report["repair"] = pieces.report
+        report["size"] = {"interface_m": size.interface, "bulk_m": size.bulk,
+                          "refine": size.refine}
+        particles = {pid: {"tag": PARTICLE_TAG_OFFSET + pid,
+                           "interface_tag": INTERFACE_TAG_OFFSET + pid,
+                           "n_volumes": len(v)} for pid, v in particle_vols.items()}
+        return particles, report
+
+    tm = _mesh_on_rank0(comm, make, UNIT, say)
+    say("CBD fraction per cell")
+    tm.cbd_fraction = _cbd_function(tm, ms)
+    return tm
+
+
+def build_voxel_mesh(image: VoxelImage, comm, *, separator_thickness: float = 12e-6,
+                     progress: Callable[[str], None] | None = None) -> TaggedMesh:
+    """Mesh a label image (6 tetrahedra per voxel, CBD meshed as its own tag ``3``, separator
+    voxel layers on top) on rank 0 and distribute it over ``comm``. See ``voxel_mesh``."""
+    say = progress or (lambda msg: None)
+
+    def make(gmsh):
+        if separator_thickness < 0:
+            raise MeshingError("the separator thickness must be >= 0")
+        n_sep = int(round(separator_thickness / image.spacing[2]))
+        labels = cell_labels(image, n_sep)
+        say(f"voxel mesh: {labels.size} voxels -> {6 * labels.size} tetrahedra")
+        add_to_gmsh(gmsh, labels, image.spacing / UNIT)
+        report = voxel_report(image, labels, image.spacing)
+        report["separator_thickness_m"] = n_sep * image.spacing[2]
+        report["isolated_particles"] = _isolated_in_image(image, labels)
+        particles = {int(k): {"tag": PARTICLE_TAG_OFFSET + int(k),
+                              "interface_tag": INTERFACE_TAG_OFFSET + int(k)}
+                     for k in report["particles"]}
+        return particles, report
+
+    tm = _mesh_on_rank0(comm, make, UNIT, say)
+    from dolfinx import fem
+
+    tm.cbd_fraction = fem.Function(fem.functionspace(tm.mesh, ("DG", 0)), name="cbd_fraction")
+    tm.cbd_fraction.x.array[tm.cell_tags.find(CBD_TAG)] = 1.0
+    tm.cbd_fraction.x.scatter_forward()
+    return tm
+
+
+def _isolated_in_image(image: VoxelImage, labels) -> list[int]:
+    from scipy import ndimage
+
+    nz = image.shape[2]
+    lab, _ = ndimage.label(image.phase != 0)
+    wired = np.setdiff1d(np.unique(lab[:, :, 0]), [0])
+    ok = np.isin(lab, wired)
+    part = labels[:, :, :nz]
+    am = part >= PARTICLE_TAG_OFFSET
+    allp = np.unique(part[am])
+    conn = np.unique(part[am & ok])
+    return sorted(int(t - PARTICLE_TAG_OFFSET) for t in np.setdiff1d(allp, conn))
+
+
+def _mesh_on_rank0(comm, make, unit, say) -> TaggedMesh:
+    """Run ``make(gmsh)`` on rank 0 (it fills the gmsh model and returns (particles, report)),
+    broadcast its error if any, distribute the mesh, scale it by ``unit`` to metres."""
     import gmsh
     from dolfinx.io import gmsh as gmshio
     from dolfinx.mesh import GhostMode, create_cell_partitioner
 
-    size = size or SizeOptions()
-    say = progress or (lambda msg: None)
     error, meta = None, None
     if comm.rank == 0:
         try:
-            if separator_thickness < 0:
-                raise MeshingError("the separator thickness must be >= 0")
-            pieces = repair_spheres(ms, repair)
-            say(f"repaired geometry: {pieces.report['n_pieces']} sphere pieces")
             gmsh.initialize()
             gmsh.option.setNumber("General.Terminal", 0)
             gmsh.model.add("electrode")
-            # OpenCASCADE tolerances are absolute (1e-7 model units): model in micrometres
-            um = pieces.scaled(1.0 / UNIT)
-            box_um = ms.box / UNIT
-            particle_vols = build_model(gmsh, um, box_um, separator_thickness / UNIT,
-                                        size.scaled(1.0 / UNIT))
-            say("meshing")
-            gmsh.model.mesh.generate(3)
-            _check_all_meshed(gmsh)
-            report = quality_report(gmsh, um, box_um, separator_thickness / UNIT, unit=UNIT)
-            report["isolated_particles"] = isolated_particles(ms)
-            if report["isolated_particles"]:
-                say(f"{len(report['isolated_particles'])} particle(s) have no electronic "
-                    f"path to the current collector: {report['isolated_particles']}")
-            report["repair"] = pieces.report
-            report["size"] = {"interface_m": size.interface, "bulk_m": size.bulk,
-                              "refine": size.refine}
-            particles = {pid: {"tag": PARTICLE_TAG_OFFSET + pid,
-                               "interface_tag": INTERFACE_TAG_OFFSET + pid,
-                               "n_volumes": len(v)} for pid, v in particle_vols.items()}
-            meta = (particles, report)
+            meta = make(gmsh)
+            if meta[1].get("isolated_particles"):
+                say(f"{len(meta[1]['isolated_particles'])} particle(s) have no electronic "
+                    f"path to the current collector: {meta[1]['isolated_particles']}")
         except Exception as e:  # noqa: BLE001 - broadcast before raising on every rank
-            error = f"{type(e).__name__}: {e}"
+            error = str(e) if isinstance(e, MeshingError) else f"{type(e).__name__}: {e}"
             if gmsh.isInitialized():
                 gmsh.finalize()
     error = comm.bcast(error, root=0)
@@ -141,15 +199,12 @@ def build_mesh(ms: Microstructure, comm, *, separator_thickness: float = 12e-6,
                                 partitioner=partitioner)
     if comm.rank == 0:
         gmsh.finalize()
-    data.mesh.geometry.x[:] *= UNIT
+    data.mesh.geometry.x[:] *= unit
     particles, report = comm.bcast(meta, root=0)
     data.cell_tags.name = "cell_tags"
     data.facet_tags.name = "facet_tags"
     data.mesh.name = "mesh"
-    tm = TaggedMesh(data.mesh, data.cell_tags, data.facet_tags, particles, report)
-    say("CBD fraction per cell")
-    tm.cbd_fraction = _cbd_function(tm, ms)
-    return tm
+    return TaggedMesh(data.mesh, data.cell_tags, data.facet_tags, particles, report)
 
 
 def _check_all_meshed(gmsh) -> None:
@@ -183,7 +238,7 @@ def _cbd_function(tm: TaggedMesh, ms: Microstructure):
     return f
 
 
-__all__ = ["PORE", "SEPARATOR", "MeshingError", "TaggedMesh", "build_mesh"]
+__all__ = ["PORE", "SEPARATOR", "MeshingError", "TaggedMesh", "build_mesh", "build_voxel_mesh"]
 
 
 def _fraction_to_tags(f):

@@ -128,3 +128,12 @@ def test_cli_mesh(tmp_path):
                                     "--size", "2e-6", "--bulk-size", "1e-6"])
     assert res.exit_code == 1
     assert "interface size <= bulk size" in res.output
+    # the voxel route, from the structure and from an image
+    res = CliRunner().invoke(main, ["mesh", str(tmp_path / "s.h5"), "-o", str(tmp_path / "v"),
+                                    "--route", "voxel", "--voxel-size", "1e-6"])
+    assert res.exit_code == 0, res.output
+    assert "voxel route" in res.output
+    np.save(tmp_path / "im.npy", ms.rasterize(1e-6).phase)
+    res = CliRunner().invoke(main, ["mesh", str(tmp_path / "im.npy"), "-o", str(tmp_path / "w")])
+    assert res.exit_code == 1
+    assert "voxel size" in res.output

@@ -26,3 +26,20 @@ def test_distributed_mesh():
     assert _volume(tm, PARTICLE_TAG_OFFSET + 1) == pytest.approx(
         tm.report["particles"]["1"]["volume_mesh_m3"], rel=1e-9)
     assert _volume(tm, PORE) > 0
+
+
+def test_distributed_voxel_mesh():
+    import numpy as np
+
+    from meshing import build_voxel_mesh
+    from meshing.voxel_mesh import CBD_TAG
+    from mesostructure import CBD, Microstructure, Spheres
+
+    ms = Microstructure(box=(6e-6,) * 3, particles=Spheres([[3e-6, 3e-6, 3e-6]], [2e-6]))
+    img = ms.rasterize(0.5e-6)
+    img.phase[:, :, 0][img.phase[:, :, 0] == 0] = CBD
+    tm = build_voxel_mesh(img, MPI.COMM_WORLD, separator_thickness=1e-6)
+    n = tm.mesh.comm.allreduce(tm.mesh.topology.index_map(3).size_local, op=MPI.SUM)
+    assert n == 6 * 12 * 12 * 14
+    assert _volume(tm, CBD_TAG) == pytest.approx(np.count_nonzero(img.phase == CBD) * 0.5e-6**3,
+                                                rel=1e-10)
