@@ -160,22 +160,16 @@ def add_to_gmsh(gmsh, labels: np.ndarray, spacing: np.ndarray) -> None:
     holder = gmsh.model.addDiscreteEntity(3)
     gmsh.model.mesh.addNodes(3, holder, np.arange(1, len(xyz) // 3 + 1), xyz)
     next_el = 1
-    for tag in np.unique(tet_tags):
-        sel = tets[tet_tags == tag] + 1
-        ent = gmsh.model.addDiscreteEntity(3)
-        gmsh.model.mesh.addElementsByType(ent, 4, np.arange(next_el, next_el + len(sel)),
-                                          sel.ravel())
-        next_el += len(sel)
-        gmsh.model.addPhysicalGroup(3, [ent], int(tag))
-    for tag in np.unique(tri_tags):
-        if tag == 0:
-            continue
-        sel = tris[tri_tags == tag] + 1
-        ent = gmsh.model.addDiscreteEntity(2)
-        gmsh.model.mesh.addElementsByType(ent, 2, np.arange(next_el, next_el + len(sel)),
-                                          sel.ravel())
-        next_el += len(sel)
-        gmsh.model.addPhysicalGroup(2, [ent], int(tag))
+    # gmsh element types: 4 = 4-node tetrahedron, 2 = 3-node triangle
+    for dim, gmsh_type, elems, tags in ((3, 4, tets, tet_tags), (2, 2, tris, tri_tags)):
+        for tag in np.unique(tags[tags != 0]):
+            sel = elems[tags == tag] + 1
+            ent = gmsh.model.addDiscreteEntity(dim)
+            gmsh.model.mesh.addElementsByType(ent, gmsh_type,
+                                              np.arange(next_el, next_el + len(sel)),
+                                              sel.ravel())
+            next_el += len(sel)
+            gmsh.model.addPhysicalGroup(dim, [ent], int(tag))
 
 
 def voxel_report(image: VoxelImage, labels: np.ndarray, spacing: np.ndarray) -> dict:
