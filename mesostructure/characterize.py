@@ -89,6 +89,16 @@ def _task(args):
     raise ValueError(kind)
 
 
+def _size(task) -> float:
+    """Relative cost of a task: the share of voxels that take part."""
+    kind, image, _opts, extra = task
+    if kind == "plane":
+        return 1.0 - extra / image.shape[2]
+    if kind == "tortuosity":
+        return {"solid": 3.0, "electrolyte": 2.0, "pore": 1.0}[extra[0]]
+    return 0.0
+
+
 def characterize(source: Microstructure | VoxelImage, voxel_size: float | None = None,
                  options: CharacterizationOptions | None = None,
                  progress: Callable[[str], None] | None = None) -> Metrics:
@@ -110,15 +120,20 @@ def characterize(source: Microstructure | VoxelImage, voxel_size: float | None =
     planes = np.unique(np.linspace(0, nz - 2, opts.n_planes).round().astype(int)) \
         if opts.per_particle and image.particle is not None else np.zeros(0, int)
     tasks += [("plane", image, opts, int(k)) for k in planes]
-    # largest first, for load balance
     workers = opts.workers or min(2, os.cpu_count() or 1)
     say(f"{len(tasks)} transport solves on {workers} worker(s)")
     if workers > 1 and len(tasks) > 1:
         import multiprocessing as mp
 
+        # slowest first for load balance: the high-contrast conductivity, then the solid, ...
+        rank = {"conductivity": 0, "tortuosity": 1, "plane": 2}
+        order = sorted(range(len(tasks)), key=lambda i: (rank[tasks[i][0]], -_size(tasks[i])))
         # forkserver: workers never inherit an MPI/PETSc state initialised in this process
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("forkserver")) as pool:
-            results = list(pool.map(_task, tasks))
+            done = list(pool.map(_task, [tasks[i] for i in order]))
+        results = [None] * len(tasks)
+        for i, r in zip(order, done, strict=True):
+            results[i] = r
     else:
         results = [_task(t) for t in tasks]
 
