@@ -79,3 +79,16 @@ def test_clear_errors(tmp_path):
     assert res.exit_code == 1
     assert "composition_wt" in res.output
     assert not (tmp_path / "s.h5").exists()
+
+
+def test_demo_writes_the_report(tmp_path):
+    """The README's main job on the embedded default electrode."""
+    res = CliRunner().invoke(main, ["demo", "-o", str(tmp_path / "demo")])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "demo"
+    for f in ("recipe.toml", "structure.h5", "structure.info.json",
+              "characterization/metrics.json", "characterization/particles.csv",
+              "mesh/mesh.xdmf", "mesh/mesh.json"):
+        assert (out / f).exists(), f
+    data = json.loads((out / "characterization" / "metrics.json").read_text())
+    assert abs(data["scalars"]["porosity"] - 0.35) < 0.01
