@@ -244,7 +244,8 @@ def write_outputs(metrics: Metrics, outdir: str | Path, inputs: dict | None = No
         rpd = relative_phase_difference(metrics.profiles, reference.profiles)
         data["relative_phase_difference"] = {k: np.asarray(v).tolist() for k, v in rpd.items()}
         plots.plot_rpd(rpd, out / "rpd.png")
-    (out / "metrics.json").write_text(json.dumps(data, indent=2, default=_finite))
+    (out / "metrics.json").write_text(json.dumps(_strict(data), indent=2, default=_finite,
+                                                 allow_nan=False))
     with open(out / "profiles.csv", "w", newline="") as fh:
         keys = ["z_m", "am", "cbd", "pore", "porosity"]
         wr = csv.writer(fh)
@@ -260,6 +261,18 @@ def write_outputs(metrics: Metrics, outdir: str | Path, inputs: dict | None = No
     if metrics.tortuosity_profile:
         plots.plot_tortuosity_profile(metrics, out / "tortuosity_profile.png")
     return out
+
+
+def _strict(obj):
+    """Standard JSON: non-finite numbers (a medium that does not percolate has an infinite
+    tortuosity) become null."""
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, float | np.floating) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def _finite(obj):

@@ -37,7 +37,7 @@ def _triangulate(mask: np.ndarray, spacing: np.ndarray, pad: int = 2):
     grad = np.stack(np.gradient(f, *spacing), axis=-1)
     idx = np.clip(np.round(centroid / spacing + pad - 0.5).astype(int), 0,
                   np.array(f.shape) - 1)
-    g = grad[idx[:, 0], idx[:, 1], idx[:, 2]]
+    g = grad[idx[:, 0], idx[:, 1], idx[:, 2]].astype(np.float64)
     normal = -g / np.maximum(np.linalg.norm(g, axis=1), 1e-300)[:, None]
     return centroid, area, normal
 

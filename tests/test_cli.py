@@ -65,6 +65,19 @@ def test_characterize_images(tmp_path):
             pytest.approx(1.0)
 
 
+def test_non_percolating_medium_is_null_in_json(tmp_path):
+    ph = np.zeros((8, 8, 10), np.uint8)
+    ph[:, :, 4] = 1  # a full AM layer blocks the pores
+    np.save(tmp_path / "im.npy", ph)
+    res = CliRunner().invoke(main, ["characterize", str(tmp_path / "im.npy"), "--voxel-size",
+                                    "1e-6", "-o", str(tmp_path / "c"), "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "c" / "metrics.json").read_text()
+    assert "Infinity" not in text and "NaN" not in text
+    t = json.loads(text)["scalars"]["tortuosity"]["pore_z"]
+    assert t["d_rel"] == 0.0 and t["tortuosity_factor"] is None
+
+
 def test_clear_errors(tmp_path):
     runner = CliRunner()
     np.save(tmp_path / "im.npy", np.zeros((4, 4, 4), np.uint8))
