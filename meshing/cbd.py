@@ -38,14 +38,17 @@ def cbd_fraction_per_cell(ms: Microstructure, cell_vertices: np.ndarray,
 
 
 def isolated_particles(ms: Microstructure, voxel_size: float = 0.25e-6) -> list[int]:
-    """Particles with no AM/CBD path to the current collector (z = 0), from the voxel image
-    (6-connected solid clusters)."""
+    """Particles with no AM/CBD path to the current collector (z = 0), on a voxel image."""
     img = ms.rasterize(voxel_size)
-    labels, _ = ndimage.label(img.phase != PORE)
+    return isolated_in_image(img.phase, img.particle)
+
+
+def isolated_in_image(phase: np.ndarray, particle: np.ndarray) -> list[int]:
+    """Ids (``particle`` labels, 0 = none) of AM particles whose 6-connected solid (AM + CBD)
+    cluster does not reach the first voxel layer (the current collector)."""
+    labels, _ = ndimage.label(phase != PORE)
     wired = np.unique(labels[:, :, 0])
-    wired = wired[wired > 0]
-    ok = np.isin(labels, wired)
-    am = img.phase == AM
-    all_ids = np.unique(img.particle[am])
-    connected = np.unique(img.particle[am & ok])
-    return sorted(int(p) for p in np.setdiff1d(all_ids, connected) if p > 0)
+    ok = np.isin(labels, wired[wired > 0])
+    am = (phase == AM) & (particle > 0)
+    return sorted(int(p) for p in np.setdiff1d(np.unique(particle[am]),
+                                               np.unique(particle[am & ok])))

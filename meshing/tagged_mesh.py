@@ -11,7 +11,7 @@ import numpy as np
 
 from mesostructure import Microstructure, VoxelImage
 
-from .cbd import cbd_fraction_per_cell, isolated_particles
+from .cbd import cbd_fraction_per_cell, isolated_in_image, isolated_particles
 from .gmsh_model import (
     INTERFACE_TAG_OFFSET,
     PARTICLE_TAG_OFFSET,
@@ -156,17 +156,10 @@ def build_voxel_mesh(image: VoxelImage, comm, *, separator_thickness: float = 12
 
 
 def _isolated_in_image(image: VoxelImage, labels) -> list[int]:
-    from scipy import ndimage
-
     nz = image.shape[2]
-    lab, _ = ndimage.label(image.phase != 0)
-    wired = np.setdiff1d(np.unique(lab[:, :, 0]), [0])
-    ok = np.isin(lab, wired)
     part = labels[:, :, :nz]
-    am = part >= PARTICLE_TAG_OFFSET
-    allp = np.unique(part[am])
-    conn = np.unique(part[am & ok])
-    return sorted(int(t - PARTICLE_TAG_OFFSET) for t in np.setdiff1d(allp, conn))
+    ids = np.where(part >= PARTICLE_TAG_OFFSET, part - PARTICLE_TAG_OFFSET, 0)
+    return isolated_in_image(image.phase, ids)
 
 
 def _mesh_on_rank0(comm, make, unit, say) -> TaggedMesh:

@@ -23,6 +23,8 @@ from .metrics import (
     effective_conductivity,
     heterogeneity_factor,
     phase_profiles,
+    plane_tortuosity,
+    profile_planes,
     relative_phase_difference,
     tortuosity,
 )
@@ -82,10 +84,7 @@ def _task(args):
                                       sigma_cbd=opts.sigma_cbd_s_m,
                                       periodic_lateral=opts.periodic_lateral)
     if kind == "plane":
-        k = extra
-        sub = VoxelImage(image.phase[:, :, k:], image.spacing,
-                         cbd_nanoporosity=image.cbd_nanoporosity)
-        return tortuosity(sub, "electrolyte", "z").tortuosity_factor
+        return plane_tortuosity(image, extra, "electrolyte")
     raise ValueError(kind)
 
 
@@ -116,8 +115,7 @@ def characterize(source: Microstructure | VoxelImage, voxel_size: float | None =
 
     tasks = [("tortuosity", image, opts, (m, a)) for m in opts.media for a in opts.directions]
     tasks += [("conductivity", image, opts, a) for a in opts.directions]
-    nz = image.shape[2]
-    planes = np.unique(np.linspace(0, nz - 2, opts.n_planes).round().astype(int)) \
+    planes = profile_planes(image.shape[2], opts.n_planes) \
         if opts.per_particle and image.particle is not None else np.zeros(0, int)
     tasks += [("plane", image, opts, int(k)) for k in planes]
     workers = opts.workers or min(2, os.cpu_count() or 1)

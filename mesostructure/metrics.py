@@ -95,21 +95,28 @@ def effective_conductivity(image: VoxelImage, axis="z", *, sigma_am: float = SIG
     return solve_transport(sigma, image.spacing, a, periodic=per).d_eff
 
 
+def profile_planes(nz: int, n_planes: int) -> np.ndarray:
+    """Indices of the planes of a separator-to-plane tortuosity profile (0 = whole electrode,
+    the last keeps two voxel layers)."""
+    return np.unique(np.linspace(0, nz - 2, n_planes).round().astype(int))
+
+
+def plane_tortuosity(image: VoxelImage, k: int, medium: str = "electrolyte") -> float:
+    """Through-plane tortuosity factor of the sub-volume between voxel plane ``k`` and the
+    separator face (TauFactor on that sub-volume, as paper 004)."""
+    sub = VoxelImage(image.phase[:, :, k:], image.spacing,
+                     cbd_nanoporosity=image.cbd_nanoporosity)
+    return tortuosity(sub, medium, "z").tortuosity_factor
+
+
 def tortuosity_profile(image: VoxelImage, medium: str = "electrolyte", n_planes: int = 10):
     """Tortuosity factor from the separator face (top) down to planes z_k (paper 004).
 
     Returns (z_k in m, tau_k): tau_k is the through-plane tortuosity factor of the sub-volume
     between plane z_k and the top of the electrode.
     """
-    nz = image.shape[2]
-    ks = np.unique(np.linspace(0, nz - 2, n_planes).round().astype(int))
-    z, tau = [], []
-    for k in ks:
-        sub = VoxelImage(image.phase[:, :, k:], image.spacing,
-                         cbd_nanoporosity=image.cbd_nanoporosity)
-        z.append(k * image.spacing[2])
-        tau.append(tortuosity(sub, medium, "z").tortuosity_factor)
-    return np.array(z), np.array(tau)
+    ks = profile_planes(image.shape[2], n_planes)
+    return ks * image.spacing[2], np.array([plane_tortuosity(image, k, medium) for k in ks])
 
 
 def phase_profiles(image: VoxelImage) -> dict[str, np.ndarray]:
