@@ -1,0 +1,205 @@
+"""A galvanostatic discharge of the pore-resolved model: the time loop, its events (cut-off
+voltage, stoichiometry bound), its records and conservation checks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+from . import materials as mat
+from .domains import R_AM, R_CBD, R_PORE, R_SEP, build_domains
+from .experiment import Discharge, TimeOptions
+from .model import ModelOptions, NewmanModel
+from .parameters import ParameterSet
+from .probes import CellIntegrals
+from .results import Results
+from .solver import BorderedNewton, ConvergenceError, SolverOptions
+
+CC_TAG = 1  # meshing.gmsh_model.CURRENT_COLLECTOR
+
+
+class SimulationError(RuntimeError):
+    pass
+
+
+class StepInfo(NamedTuple):
+    step: int
+    time_s: float
+    dt_s: float
+    voltage_V: float
+    capacity_mAh_cm2: float
+    newton_iterations: int
+
+
+class Simulation:
+    """One experiment on one tagged mesh with one parameter set."""
+
+    def __init__(self, tm, params: ParameterSet, experiment: Discharge, *,
+                 model_options: ModelOptions | None = None,
+                 solver_options: SolverOptions | None = None,
+                 time_options: TimeOptions | None = None,
+                 callback: Callable[[StepInfo], None] | None = None):
+        import ufl
+        from dolfinx import fem
+
+        self.tm, self.params, self.experiment = tm, params, experiment
+        self.time_options = time_options or TimeOptions()
+        self.solver_options = solver_options or SolverOptions()
+        self.callback = callback
+        self.comm = tm.mesh.comm
+        t0 = time.perf_counter()
+        mo = model_options or ModelOptions()
+        self.dom = build_domains(tm, cbd_reactive=mo.cbd_reactive)
+        corr = None
+        if tm.report.get("route") == "voxel":
+            corr = {int(k): float(v["area_correction"])
+                    for k, v in tm.report.get("particles", {}).items()}
+        self.model = NewmanModel(self.dom, params, mo, area_correction=corr)
+        m = self.model
+        one = fem.Constant(tm.mesh, 1.0)
+
+        def integral(form):
+            return self.comm.allreduce(fem.assemble_scalar(
+                fem.form(form, entity_maps=self.dom.entity_maps)))
+
+        self._integral = integral
+        self.am_volume_m3 = integral(one * m.dx(R_AM))
+        ds = ufl.Measure("ds", domain=tm.mesh, subdomain_data=tm.facet_tags)
+        self.cc_area_m2 = integral(one * ds(CC_TAG))
+        self.usable_capacity_C = params.capacity_density_C_m3() * self.am_volume_m3
+        self.current_A = experiment.current_A(self.usable_capacity_C, self.cc_area_m2)
+        self.am_mass_g = float(params["Active material density [kg.m-3]"]) \
+            * self.am_volume_m3 * 1e3
+        self._li_solid = fem.form(m.c_max * m.u["x"] * m.dx(R_AM),
+                                  entity_maps=self.dom.entity_maps)
+        self._li_elyte = fem.form(m.eps * m.c_e0 * m.u["ce"] * m.dx((R_PORE, R_SEP, R_CBD)),
+                                  entity_maps=self.dom.entity_maps)
+        self.probe = CellIntegrals(m)
+        self.potentials = BorderedNewton(m, ("phie", "psi"), self.solver_options,
+                                         prefix="echem_pot_")
+        self.newton = BorderedNewton(m, NewmanModel.FIELDS, self.solver_options,
+                                     prefix="echem_")
+        self.setup_time_s = time.perf_counter() - t0
+
+    # ---------------------------------------------------------------------------------
+    def describe(self) -> dict:
+        ndofs = {k: V.dofmap.index_map.size_global for k, V in self.model.V.items()}
+        return {"am_volume_m3": self.am_volume_m3, "cc_area_m2": self.cc_area_m2,
+                "usable_capacity_mAh": self.usable_capacity_C / 3.6,
+                "usable_capacity_mAh_cm2": self.usable_capacity_C / 3.6
+                / (self.cc_area_m2 * 1e4),
+                "current_A": self.current_A,
+                "current_density_A_m2": self.current_A / self.cc_area_m2,
+                "c_rate": self.current_A * 3600 / self.usable_capacity_C,
+                "am_mass_g": self.am_mass_g, "dofs": ndofs, "dofs_total": sum(ndofs.values()),
+                "cells": self.tm.mesh.topology.index_map(3).size_global,
+                "ranks": self.comm.size, "setup_time_s": self.setup_time_s}
+
+    def initial_state(self, current_A: float) -> None:
+        """Potentials consistent with the uniform concentrations at ``current_A``."""
+        self.model.I_app.value = current_A
+        self.potentials.solve()
+
+    def _snapshot(self):
+        return ({k: f.x.array.copy() for k, f in self.model.u.items()},
+                float(self.model.Vcc.value))
+
+    def _restore(self, snap):
+        arrays, V = snap
+        for k, a in arrays.items():
+            self.model.u[k].x.array[:] = a
+        self.model.Vcc.value = V
+
+    def run(self) -> Results:
+        """Discharge to the cut-off (or the stoichiometry bound, or ``max_time_s``)."""
+        m, ex, to = self.model, self.experiment, self.time_options
+        I = self.current_A  # noqa: E741
+        t_nominal = self.usable_capacity_C / I
+        wall0 = time.perf_counter()
+        self.initial_state(I)
+        li_s0, li_e0 = self._scalar(self._li_solid), self._scalar(self._li_elyte)
+        results = Results(self.describe(), self.probe, self.params.usable_window())
+        results.record(0.0, I, float(m.Vcc.value), 0.0, self._mean_x(), self.cc_area_m2,
+                       self.am_mass_g)
+        dt = to.dt_initial * t_nominal
+        t, step = 0.0, 0
+        dod_marks = sorted(set(ex.report_dod) | set(ex.field_dod))
+        max_time = ex.max_time_s or 2.0 * t_nominal
+        reason = "max_time"
+        while t < max_time:
+            snap = self._snapshot()
+            li_before = self._scalar(self._li_solid)
+            dt = min(dt, max_time - t)
+            m.dt.value = dt
+            try:
+                rep = self.newton.solve()
+            except ConvergenceError as e:
+                self._restore(snap)
+                dt *= to.cutback
+                self.newton.invalidate()
+                if dt < to.dt_min_s:
+                    results.finish("newton_failure", str(e))
+                    break
+                continue
+            step += 1
+            t_new = t + dt
+            V_new = float(m.Vcc.value)
+            charge_err = abs(self._scalar(self.newton.G) + I) / I
+            li_err = abs(self._scalar(self._li_solid) - li_before - I * dt / mat.F) / \
+                (I * dt / mat.F)
+            results.conservation(charge_err, li_err,
+                                 abs(self._scalar(self._li_elyte) - li_e0) / li_e0)
+            V_old = results.voltage[-1]
+            if V_new < ex.cutoff_V:
+                # interpolate the crossing; the state at the crossing is the last state
+                frac = (V_old - ex.cutoff_V) / (V_old - V_new) if V_old > V_new else 1.0
+                results.record(t + frac * dt, I, ex.cutoff_V, I * (t + frac * dt),
+                               self._mean_x(), self.cc_area_m2, self.am_mass_g)
+                reason = "cutoff"
+                break
+            lo, hi = m.stoichiometry_bounds()
+            t = t_new
+            for k in ("ce", "x"):
+                m.u_old[k].x.array[:] = m.u[k].x.array
+            results.record(t, I, V_new, I * t, self._mean_x(), self.cc_area_m2,
+                           self.am_mass_g)
+            results.accumulate_reaction(self.probe.reaction(), dt)
+            dod = I * t / self.usable_capacity_C
+            while dod_marks and dod >= dod_marks[0]:
+                results.snapshot(dod_marks.pop(0))
+            if self.callback is not None and self.comm.rank == 0:
+                self.callback(StepInfo(step, t, dt, V_new, results.capacity_mAh_cm2[-1],
+                                       rep.iterations))
+            if hi >= 1 - 1e-6:
+                reason = "stoichiometry_bound"
+                break
+            # next step
+            grow = to.growth if rep.iterations <= to.easy_iterations else 1.0
+            dV = abs(V_new - V_old)
+            if dV > 0:
+                grow = min(grow, max(to.cutback, to.max_dV_step_V / dV))
+            new_dt = min(dt * grow, to.dt_max * t_nominal)
+            if new_dt != dt:
+                self.newton.invalidate()
+            dt = new_dt
+        results.snapshot(1.0, final=True)
+        results.finish(reason if results.stop_reason is None else results.stop_reason)
+        li_s1 = self._scalar(self._li_solid)
+        results.info.update({
+            "wall_time_s": time.perf_counter() - wall0, "steps": step,
+            "newton_iterations": self.newton.iterations_total,
+            "factorisations": self.newton.n_factorisations,
+            "lithium_solid_gain_mol": li_s1 - li_s0,
+            "newton_dofs_per_s_per_core": self.describe()["dofs_total"]
+            * self.newton.iterations_total / max(time.perf_counter() - wall0, 1e-9)
+            / self.comm.size})
+        return results
+
+    def _scalar(self, form) -> float:
+        from dolfinx import fem
+
+        return self.comm.allreduce(fem.assemble_scalar(form))
+
+    def _mean_x(self) -> float:
+        return self._scalar(self._li_solid) / (self.model.c_max * self.am_volume_m3)
