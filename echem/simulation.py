@@ -3,9 +3,12 @@ voltage, stoichiometry bound), its records and conservation checks."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import NamedTuple
+
+import numpy as np
 
 from . import materials as mat
 from .domains import R_AM, R_CBD, R_PORE, R_SEP, build_domains
@@ -17,6 +20,7 @@ from .results import Results
 from .solver import BorderedNewton, ConvergenceError, SolverOptions
 
 CC_TAG = 1  # meshing.gmsh_model.CURRENT_COLLECTOR
+log = logging.getLogger("electrode3d.echem")
 
 
 class SimulationError(RuntimeError):
@@ -105,6 +109,19 @@ class Simulation:
         return ({k: f.x.array.copy() for k, f in self.model.u.items()},
                 float(self.model.Vcc.value))
 
+    def _predict(self, snap, prev, dt):
+        """Linear extrapolation from the last two states: the Newton start is O(dt^2) off."""
+        if prev is None:
+            return
+        (old_arrays, old_V), dt_prev = prev
+        arrays, V = snap
+        w = dt / dt_prev
+        for k, a in arrays.items():
+            self.model.u[k].x.array[:] = a + w * (a - old_arrays[k])
+        np.clip(self.model.u["x"].x.array, 1e-7, 1 - 1e-7, out=self.model.u["x"].x.array)
+        np.maximum(self.model.u["ce"].x.array, 1e-5, out=self.model.u["ce"].x.array)
+        self.model.Vcc.value = V + w * (V - old_V)
+
     def _restore(self, snap):
         arrays, V = snap
         for k, a in arrays.items():
@@ -123,7 +140,7 @@ class Simulation:
         results.record(0.0, I, float(m.Vcc.value), 0.0, self._mean_x(), self.cc_area_m2,
                        self.am_mass_g)
         dt = to.dt_initial * t_nominal
-        t, step = 0.0, 0
+        t, step, prev = 0.0, 0, None
         dod_marks = sorted(set(ex.report_dod) | set(ex.field_dod))
         max_time = ex.max_time_s or 2.0 * t_nominal
         reason = "max_time"
@@ -132,9 +149,11 @@ class Simulation:
             li_before = self._scalar(self._li_solid)
             dt = min(dt, max_time - t)
             m.dt.value = dt
+            self._predict(snap, prev, dt)
             try:
                 rep = self.newton.solve()
             except ConvergenceError as e:
+                log.debug("step at t=%.4g s with dt=%.3g s failed: %s", t, dt, e)
                 self._restore(snap)
                 dt *= to.cutback
                 self.newton.invalidate()
@@ -143,6 +162,7 @@ class Simulation:
                     break
                 continue
             step += 1
+            prev = (snap, dt)
             t_new = t + dt
             V_new = float(m.Vcc.value)
             charge_err = abs(self._scalar(self.newton.G) + I) / I
@@ -179,12 +199,10 @@ class Simulation:
             dV = abs(V_new - V_old)
             if dV > 0:
                 grow = min(grow, max(to.cutback, to.max_dV_step_V / dV))
-            new_dt = min(dt * grow, to.dt_max * t_nominal)
-            if new_dt != dt:
-                self.newton.invalidate()
-            dt = new_dt
+            dt = min(dt * grow, to.dt_max * t_nominal)
         results.snapshot(1.0, final=True)
-        results.finish(reason if results.stop_reason is None else results.stop_reason)
+        if results.stop_reason is None:
+            results.finish(reason)
         li_s1 = self._scalar(self._li_solid)
         results.info.update({
             "wall_time_s": time.perf_counter() - wall0, "steps": step,

@@ -31,11 +31,12 @@ class ConvergenceError(RuntimeError):
 @dataclass
 class SolverOptions:
     linear: str = "mumps"  # "mumps" | "fieldsplit"
-    max_iterations: int = 15
+    max_iterations: int = 30
     tolerance: float = 1e-9  # on the scaled update (potentials in units of RT/F)
     max_potential_step_V: float = 0.3
     reuse_jacobian: bool = True
-    contraction: float = 0.3  # rebuild a reused Jacobian when updates shrink slower
+    charge_tolerance: float = 1e-11  # |sum of reaction currents + I_app| / I_app
+    contraction: float = 0.5  # rebuild a reused Jacobian when updates shrink slower
     petsc_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -126,8 +127,12 @@ class BorderedNewton:
         self.iterations_total = 0
 
     def invalidate(self):
-        """Rebuild the Jacobian at the next iteration (e.g. after a change of time step)."""
+        """Rebuild the Jacobian and its factorisation at the next iteration (after a failed
+        step: a failed factorisation would otherwise stick to the preconditioner)."""
         self._stale = True
+        self.ksp.reset()
+        self.ksp.setOperators(self.A)
+        self.ksp.setFromOptions()
 
     def _setup_fieldsplit(self, prefix, spaces):
         from petsc4py import PETSc
@@ -160,7 +165,9 @@ class BorderedNewton:
         return self.comm.allreduce(fem.assemble_scalar(f) if f is not None else 0.0,
                                    op=MPI.SUM)
 
-    def _assemble_vec(self, vec, forms):
+    def _assemble_vec(self, vec, forms, x0=None):
+        """Assemble blocked ``forms`` into ``vec``; Dirichlet rows get ``x0 - g`` (the
+        residual of the constraint; 0 for g = 0 and x0 satisfying it) or 0."""
         from dolfinx.fem import petsc as fpetsc
         from dolfinx.la.petsc import _ghost_update, _zero_vector
         from petsc4py import PETSc
@@ -169,7 +176,7 @@ class BorderedNewton:
         fpetsc.assemble_vector(vec, [f if f is not None else self._zero_form(i)
                                      for i, f in enumerate(forms)])
         _ghost_update(vec, PETSc.InsertMode.ADD, PETSc.ScatterMode.REVERSE)
-        fpetsc.set_bc(vec, self.bcs_by_block, alpha=0.0)
+        fpetsc.set_bc(vec, self.bcs_by_block, x0=x0, alpha=-1.0 if x0 is not None else 0.0)
 
     def _zero_form(self, i):
         import ufl
@@ -195,30 +202,39 @@ class BorderedNewton:
 
         model, opt = self.model, self.options
         fpetsc.assign(self.u, self.x)
-        lin_its, prev, fresh = 0, None, False
+        lin_its, prev, fresh, ok2 = 0, None, False, True
         need_J = self._stale or not opt.reuse_jacobian
         scaled = np.inf
-        for it in range(1, opt.max_iterations + 1):
-            fpetsc.assemble_residual(None, self.x, self.b, self.u, self._F_nonempty(), self.J,
-                                     self.bcs, self.blocks)
+        for it in range(1, opt.max_iterations + 2):
+            self._assemble_vec(self.b, self._F_nonempty(), x0=self.x)
+            I_app = float(model.I_app.value)
+            G = self._scalar(self.G) + I_app
+            if scaled < opt.tolerance and (I_app == 0 or abs(G) <= opt.charge_tolerance
+                                           * abs(I_app)):
+                # converged: small last update and the constraint met at the new state
+                for f in self.u:
+                    f.x.scatter_forward()
+                self.iterations_total += it - 1
+                return NewtonReport(it - 1, scaled, lin_its)
             if need_J:
+                # Jacobian, bordering vectors and J^-1 dR/dV belong together; a chord
+                # iteration reuses all of them and costs one residual and one back-solve
                 fpetsc.assemble_jacobian(None, self.x, self.A, None, self.u, self.J, None,
                                          self.bcs)
                 self.n_factorisations += 1
                 need_J, fresh, prev = not opt.reuse_jacobian, True, None
                 self._stale = False
-            self._assemble_vec(self.bV, self.dFdV)
-            self._assemble_vec(self.cG, self.dGdu)
-            G = self._scalar(self.G) + float(model.I_app.value)
-            dGdV = self._scalar(self.dGdV)
+                self._assemble_vec(self.bV, self.dFdV)
+                self._assemble_vec(self.cG, self.dGdu)
+                self.ksp.solve(self.bV, self.y2)
+                lin_its += max(self.ksp.getIterationNumber(), 1)
+                ok2 = self.ksp.getConvergedReason() > 0
+                self._denom = self._scalar(self.dGdV) - self.cG.dot(self.y2)
             self.b.scale(-1.0)
             self.ksp.solve(self.b, self.y1)
             lin_its += max(self.ksp.getIterationNumber(), 1)
-            ok1 = self.ksp.getConvergedReason() > 0
-            self.ksp.solve(self.bV, self.y2)
-            lin_its += max(self.ksp.getIterationNumber(), 1)
-            denom = dGdV - self.cG.dot(self.y2)
-            ok = ok1 and self.ksp.getConvergedReason() > 0 and denom != 0 \
+            denom = self._denom
+            ok = self.ksp.getConvergedReason() > 0 and ok2 and denom != 0 \
                 and np.isfinite(denom)
             if not ok:
                 if not fresh:
@@ -239,16 +255,13 @@ class BorderedNewton:
             fpetsc.assign(self.u, self.x)
             scaled = max(max(np.asarray(norms) * self._scales),
                          abs(dV) * self._scales.max()) * lam
+            if lam < 1.0:
+                scaled = max(scaled, 1.0)  # a damped step is never the last one
             log.debug("newton %d: scaled update %.2e (blocks %s, dV %.2e), fresh J %s",
                       it, scaled, " ".join(f"{n:.1e}" for n in norms), dV, fresh)
             if not np.isfinite(scaled):
                 self._stale = True
                 raise ConvergenceError("Newton produced a non-finite update")
-            if scaled < opt.tolerance and lam == 1.0:
-                for f in self.u:
-                    f.x.scatter_forward()
-                self.iterations_total += it
-                return NewtonReport(it, scaled, lin_its)
             if prev is not None and not fresh and scaled > opt.contraction * prev:
                 need_J = True
             if fresh and prev is not None:
