@@ -62,11 +62,12 @@ class TimeOptions:
     """Adaptive Backward Euler: ``dt_initial`` and ``dt_max`` as fractions of the nominal
     discharge time (3600/C s); the step grows by ``growth`` after easy steps, is cut by
     ``cutback`` on Newton failure, and is limited so that V changes by at most
-    ``max_dV_step_V`` per step."""
+    ``max_dV_step_V`` per step. A step that fails even at ``wall_dt`` ends the run (reason
+    "wall" when the voltage has already fallen by 0.3 V: the particle surfaces are full)."""
 
     dt_initial: float = 1 / 400
     dt_max: float = 1 / 40
-    dt_min_s: float = 1e-4
+    wall_dt: float = 1e-5  # give up below this step (fraction of the nominal time)
     growth: float = 1.5
     cutback: float = 0.5
     max_dV_step_V: float = 0.02

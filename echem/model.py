@@ -126,13 +126,17 @@ class NewmanModel:
         i_e = -self.brug * kappa * (ufl.grad(phie) - 2 / FRT * (1 - tplus) * tdf
                                     * ufl.grad(ce) / ufl.max_value(ce, 1e-6))
         # reaction current densities
-        xs = ufl.max_value(ufl.min_value(x, 1 - 1e-9), 1e-9)
+        # x kept in (0, 1) smoothly (a hard clamp makes Newton cycle once a node of a full
+        # surface overshoots 1); exact to < 1e-20 for x more than 5e-4 from the bounds
+        xs = _smooth_unit(x, ufl)
+        # and strictly inside for the square roots of j0 where exp(-|z|/d) underflows
+        xj = 1e-10 + (1 - 2e-10) * xs
         j0_am = p["Active material exchange-current density [A.m-2]"]
         U = p.ocp()
 
         def bv(side_e, side_s):
             eta = self.Vcc + psi(side_s) - phie(side_e) - U(xs(side_s), m)
-            j0 = j0_am(c_e(side_e), xs(side_s), m) * arr_j0
+            j0 = j0_am(c_e(side_e), xj(side_s), m) * arr_j0
             return 2 * j0 * ufl.sinh(0.5 * FRT * eta)
 
         arr_j0 = 1.0  # isothermal at the parameter temperature
@@ -160,8 +164,13 @@ class NewmanModel:
             F_ce -= j_li / mat.F * q * dsCE
         F_phie = -ufl.inner(i_e, ufl.grad(v)) * dxE \
             - sum(jr * v("+") * dm for jr, dm in reactions) - j_li * v * dsCE
-        F_x = (self.c_max * (x - self.u_old["x"]) / dt * w
-               + D_s * self.c_max * ufl.inner(ufl.grad(x), ufl.grad(w))) * dxA \
+        # lumped solid mass (vertex quadrature): with the non-negative stiffness of these
+        # meshes it keeps nodal stoichiometries from overshooting a full surface
+        dxA_lumped = ufl.Measure("dx", domain=msh, subdomain_data=dom.regions,
+                                 metadata={"quadrature_rule": "vertex",
+                                           "quadrature_degree": 1})(R_AM)
+        F_x = self.c_max * (x - self.u_old["x"]) / dt * w * dxA_lumped \
+            + D_s * self.c_max * ufl.inner(ufl.grad(x), ufl.grad(w)) * dxA \
             + sum(jr / mat.F * w("-") * dm for jr, dm in reactions)
         F_psi = self.sigma * ufl.inner(ufl.grad(psi), ufl.grad(z)) * dxS \
             + sum(jr * z("-") * dm for jr, dm in reactions)
@@ -191,6 +200,16 @@ class NewmanModel:
         lo = comm.allreduce(float(a.min()) if a.size else 1.0, op=MPI.MIN)
         hi = comm.allreduce(float(a.max()) if a.size else 0.0, op=MPI.MAX)
         return lo, hi
+
+
+SMOOTH_WIDTH = 1e-5
+
+
+def _smooth_unit(x, ufl, d: float = SMOOTH_WIDTH):
+    """1 - softplus(1 - softplus(x)): a smooth map of R into (0, 1), ~identity inside."""
+    def softplus(z):  # overflow-safe form of d ln(1 + exp(z/d))
+        return ufl.max_value(z, 0) + d * ufl.ln(1 + ufl.exp(-abs(z) / d))
+    return 1 - softplus(1 - softplus(x))
 
 
 def _fun(value, c, T, m):

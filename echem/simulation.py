@@ -118,7 +118,7 @@ class Simulation:
         w = dt / dt_prev
         for k, a in arrays.items():
             self.model.u[k].x.array[:] = a + w * (a - old_arrays[k])
-        np.clip(self.model.u["x"].x.array, 1e-7, 1 - 1e-7, out=self.model.u["x"].x.array)
+        np.clip(self.model.u["x"].x.array, -0.05, 1.05, out=self.model.u["x"].x.array)
         np.maximum(self.model.u["ce"].x.array, 1e-5, out=self.model.u["ce"].x.array)
         self.model.Vcc.value = V + w * (V - old_V)
 
@@ -128,8 +128,10 @@ class Simulation:
             self.model.u[k].x.array[:] = a
         self.model.Vcc.value = V
 
-    def run(self) -> Results:
-        """Discharge to the cut-off (or the stoichiometry bound, or ``max_time_s``)."""
+    def run(self, fields_dir=None) -> Results:
+        """Discharge to the cut-off (or the stoichiometry bound, or ``max_time_s``).
+        With ``fields_dir``, the fields are written there (XDMF) at the experiment's
+        ``field_dod`` and at the end."""
         m, ex, to = self.model, self.experiment, self.time_options
         I = self.current_A  # noqa: E741
         t_nominal = self.usable_capacity_C / I
@@ -144,6 +146,11 @@ class Simulation:
         dod_marks = sorted(set(ex.report_dod) | set(ex.field_dod))
         max_time = ex.max_time_s or 2.0 * t_nominal
         reason = "max_time"
+        writer = None
+        if fields_dir is not None:
+            from .fields import FieldWriter
+
+            writer = FieldWriter(m, fields_dir)
         while t < max_time:
             snap = self._snapshot()
             li_before = self._scalar(self._li_solid)
@@ -157,8 +164,11 @@ class Simulation:
                 self._restore(snap)
                 dt *= to.cutback
                 self.newton.invalidate()
-                if dt < to.dt_min_s:
-                    results.finish("newton_failure", str(e))
+                if dt < to.wall_dt * t_nominal:
+                    # no step of any useful size exists: the particles' surfaces are full
+                    # (the diffusion wall) or the solver is stuck; the state is the last one
+                    results.finish("wall" if results.voltage[-1] < results.voltage[0] - 0.3
+                                   else "newton_failure", str(e))
                     break
                 continue
             step += 1
@@ -178,7 +188,6 @@ class Simulation:
                                self._mean_x(), self.cc_area_m2, self.am_mass_g)
                 reason = "cutoff"
                 break
-            lo, hi = m.stoichiometry_bounds()
             t = t_new
             for k in ("ce", "x"):
                 m.u_old[k].x.array[:] = m.u[k].x.array
@@ -187,12 +196,16 @@ class Simulation:
             results.accumulate_reaction(self.probe.reaction(), dt)
             dod = I * t / self.usable_capacity_C
             while dod_marks and dod >= dod_marks[0]:
-                results.snapshot(dod_marks.pop(0))
+                mark = dod_marks.pop(0)
+                if mark in ex.report_dod:
+                    results.snapshot(mark)
+                if writer is not None and mark in ex.field_dod:
+                    writer.write(t)
             if self.callback is not None and self.comm.rank == 0:
                 self.callback(StepInfo(step, t, dt, V_new, results.capacity_mAh_cm2[-1],
                                        rep.iterations))
-            if hi >= 1 - 1e-6:
-                reason = "stoichiometry_bound"
+            if results.stoichiometry_mean[-1] >= 1 - 1e-4:
+                reason = "stoichiometry_bound"  # the electrode is full
                 break
             # next step
             grow = to.growth if rep.iterations <= to.easy_iterations else 1.0
@@ -201,6 +214,9 @@ class Simulation:
                 grow = min(grow, max(to.cutback, to.max_dV_step_V / dV))
             dt = min(dt * grow, to.dt_max * t_nominal)
         results.snapshot(1.0, final=True)
+        if writer is not None:
+            writer.write(results.time_s[-1])
+            writer.close()
         if results.stop_reason is None:
             results.finish(reason)
         li_s1 = self._scalar(self._li_solid)

@@ -294,5 +294,7 @@ def _demo_mesh(output: Path) -> None:
         click.echo(f"mesh: {tm.report['n_cells']} cells in {output / 'mesh'}/")
 
 
+from . import cli_echem  # noqa: E402,F401  (registers discharge and run)
+
 if __name__ == "__main__":
     main()
