@@ -54,7 +54,7 @@ class Domains:
         return [self.electrolyte[1], self.conductor[1], self.active[1]]
 
 
-def _ordered_pairs(mesh, facets, plus_cells_mask):
+def _ordered_pairs(mesh, facets, plus_cells_mask):  # collective
     """Interior-facet integration data for ``facets`` with '+' on a cell where
     ``plus_cells_mask`` is true."""
     from dolfinx import fem
@@ -65,7 +65,7 @@ def _ordered_pairs(mesh, facets, plus_cells_mask):
     data = np.asarray(data, dtype=np.int32).reshape(-1, 4).copy()
     swap = ~plus_cells_mask[data[:, 0]]
     data[swap] = data[swap][:, [2, 3, 0, 1]]
-    if np.any(~plus_cells_mask[data[:, 0]]):
+    if mesh.comm.allreduce(int(np.any(~plus_cells_mask[data[:, 0]]))):
         raise DomainError("an interface facet has no electrolyte cell on either side")
     return data.ravel()
 
@@ -84,7 +84,7 @@ def build_domains(tm, *, cbd_reactive: bool = False) -> Domains:
     missing = int(np.count_nonzero(tag_of_cell[:cmap.size_local] < 0))
     if comm.allreduce(missing) > 0:
         raise DomainError(f"{comm.allreduce(missing)} cells have no tag")
-    if np.any(tag_of_cell[cmap.size_local:] < 0):
+    if comm.allreduce(int(np.any(tag_of_cell[cmap.size_local:] < 0))):
         # ghost tags are needed to tell the sides of an interface apart
         raise DomainError("cell tags are missing on ghost cells: read the mesh with "
                           "GhostMode.shared_facet and carry the tags to the ghosts")
@@ -93,8 +93,8 @@ def build_domains(tm, *, cbd_reactive: bool = False) -> Domains:
     region[tag_of_cell == SEPARATOR] = R_SEP
     region[tag_of_cell == CBD_TAG] = R_CBD
     region[tag_of_cell >= PARTICLE_TAG_OFFSET] = R_AM
-    if np.any(region == 0):
-        bad = sorted(set(tag_of_cell[region == 0].tolist()))
+    bad = sorted(set().union(*comm.allgather(set(tag_of_cell[region == 0].tolist()))))
+    if bad:
         raise DomainError(f"cell tags {bad} are not pore (1), separator (2), CBD (3) or a "
                           f"particle (>= {PARTICLE_TAG_OFFSET})")
     n_am = comm.allreduce(int(np.count_nonzero(region[:cmap.size_local] == R_AM)))
@@ -105,7 +105,8 @@ def build_domains(tm, *, cbd_reactive: bool = False) -> Domains:
     particle = np.where(region == R_AM, tag_of_cell - PARTICLE_TAG_OFFSET, -1)
 
     def sub(mask):
-        sm, emap, _, _ = dmesh.create_submesh(msh, tdim, cells[mask & (cells < cmap.size_local)])
+        # owned and ghost cells: interface facets on rank boundaries need both sides
+        sm, emap, _, _ = dmesh.create_submesh(msh, tdim, cells[mask])
         return sm, emap
 
     is_elec = np.isin(region, (R_PORE, R_SEP, R_CBD))

@@ -202,7 +202,7 @@ class NewmanModel:
         return lo, hi
 
 
-SMOOTH_WIDTH = 1e-5
+SMOOTH_WIDTH = 1e-4
 
 
 def _smooth_unit(x, ufl, d: float = SMOOTH_WIDTH):

@@ -55,13 +55,18 @@ class CellIntegrals:
         m = self._cell_particle >= 0
         loc = np.bincount(self._cell_particle[m], weights=cell_values[m],
                           minlength=len(self.ids))
-        return self.comm.allreduce(loc)
+        return self._sum(loc)
+
+    def _sum(self, loc: np.ndarray) -> np.ndarray:
+        out = np.empty_like(loc, dtype=float)
+        self.comm.Allreduce(np.ascontiguousarray(loc, dtype=float), out)
+        return out
 
     def _per_bin(self, cell_values: np.ndarray) -> np.ndarray:
         m = self._cell_is_am
         loc = np.bincount(self._cell_bin[m], weights=cell_values[m],
                           minlength=len(self.bin_edges) - 1)
-        return self.comm.allreduce(loc)
+        return self._sum(loc)
 
     def stoichiometry(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean x per particle and per depth bin."""

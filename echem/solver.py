@@ -35,6 +35,7 @@ class SolverOptions:
     tolerance: float = 1e-9  # on the scaled update (potentials in units of RT/F)
     max_potential_step_V: float = 0.3
     reuse_jacobian: bool = True
+    max_rebuilds: int = 4  # Jacobians per solve before giving up (the step is cut back)
     charge_tolerance: float = 1e-10  # |sum of reaction currents + I_app| / I_app
     contraction: float = 0.5  # rebuild a reused Jacobian when updates shrink slower
     petsc_options: dict = field(default_factory=dict)
@@ -202,7 +203,7 @@ class BorderedNewton:
 
         model, opt = self.model, self.options
         fpetsc.assign(self.u, self.x)
-        lin_its, prev, fresh, ok2 = 0, None, False, True
+        lin_its, prev, fresh, ok2, rebuilds = 0, None, False, True, 0
         need_J = self._stale or not opt.reuse_jacobian
         scaled = np.inf
         for it in range(1, opt.max_iterations + 2):
@@ -217,6 +218,11 @@ class BorderedNewton:
                 self.iterations_total += it - 1
                 return NewtonReport(it - 1, scaled, lin_its)
             if need_J:
+                rebuilds += 1
+                if rebuilds > opt.max_rebuilds:
+                    self._stale = True
+                    raise ConvergenceError(f"Newton contracts too slowly ({rebuilds - 1} "
+                                           f"Jacobians, last scaled update {scaled:.2e})")
                 # Jacobian, bordering vectors and J^-1 dR/dV belong together; a chord
                 # iteration reuses all of them and costs one residual and one back-solve
                 fpetsc.assemble_jacobian(None, self.x, self.A, None, self.u, self.J, None,
@@ -249,6 +255,7 @@ class BorderedNewton:
             pot = max([n for n, p in zip(norms, self._pot, strict=True) if p] + [abs(dV)])
             lam = min(1.0, opt.max_potential_step_V / pot) if pot > 0 else 1.0
             self.x.axpy(lam, self.y1)
+            _ghost_update(self.x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
             model.Vcc.value = float(model.Vcc.value) + lam * dV
             fpetsc.assign(self.x, self.u)
             self._clip()
@@ -281,7 +288,9 @@ class BorderedNewton:
         a = vec.getArray(readonly=True)
         loc = [float(np.abs(a[off0[i]:off0[i + 1]]).max(initial=0.0))
                for i in range(len(self.fields))]
-        return list(self.comm.allreduce(np.array(loc), op=MPI.MAX))
+        out = np.empty(len(loc))
+        self.comm.Allreduce(np.array(loc), out, op=MPI.MAX)
+        return list(out)
 
     def _clip(self):
         for k, f in zip(self.fields, self.u, strict=True):

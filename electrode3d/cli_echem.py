@@ -155,3 +155,98 @@ def _echem_versions() -> dict:
         except metadata.PackageNotFoundError:
             out[name] = None
     return out
+
+
+@main.command()
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                required=False)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Run folder: structure.h5, mesh/, one folder per discharge, "
+                   "rate_capability.csv for sweeps, info.json.")
+def run(config: Path | None, output: Path) -> None:
+    """Run the chain structure -> mesh -> discharge (or a rate sweep) from CONFIG (TOML,
+    docs/config.md); without CONFIG, the embedded demo configuration."""
+    run_pipeline(config, output)
+
+
+def demo_config_path() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("electrode3d") / "data" / "demo_run.toml"))
+
+
+def run_pipeline(config: Path | None, output: Path):
+    import json
+
+    from mpi4py import MPI
+
+    from meshing import MeshingError
+
+    from .parallel import RankFailure, on_rank0
+    from .pipeline import (
+        ConfigError,
+        RunConfig,
+        build_structure,
+        build_tagged_mesh,
+        discharge_energy_mWh_cm2,
+        peukert_fit,
+    )
+    from .provenance import write_info
+
+    comm = MPI.COMM_WORLD
+    t0 = time.perf_counter()
+    path = config or demo_config_path()
+    try:
+        cfg = RunConfig.load(path)
+    except (ConfigError, OSError) as e:
+        raise _Failure(f"{path}: {e}") from None
+
+    def make_structure():
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "config.toml").write_text(path.read_text())
+        ms = build_structure(cfg, progress=_progress)
+        ms.save(output / "structure.h5")
+        return ms
+
+    try:
+        ms = comm.bcast(on_rank0(comm if comm.size > 1 else None, make_structure), root=0)
+        tm = build_tagged_mesh(ms, cfg, comm, progress=_progress if comm.rank == 0 else None)
+    except (RankFailure, MeshingError, ConfigError, ValueError) as e:
+        raise _Failure(str(e)) from None
+    tm.save(output / "mesh")
+    ex, par = cfg.experiment, cfg.parameters
+    rates = cfg.sweep.get("c_rates")
+    common = dict(cutoff=ex.get("cutoff_V", 3.0),
+                  active_material=par.get("active_material", "NMC811_ORegan2022"),
+                  electrolyte=par.get("electrolyte", "Nyman2008"),
+                  values=par.get("values", {}), cbd_reactive=cfg.model.get("cbd_reactive", False),
+                  linear=cfg.solver.get("linear", "mumps"),
+                  report_dod=tuple(ex.get("report_dod", (0.25, 0.5, 0.75))),
+                  fields_dod=tuple(ex.get("fields_dod", (0.5,))), inputs={"config": str(path)})
+    summary = {}
+    if rates:
+        rows = []
+        for c in rates:
+            res = run_discharge(tm, output / f"discharge_{c:g}C", c_rate=float(c), **common)
+            rows.append((float(c), res.capacity_mAh_cm2[-1], discharge_energy_mWh_cm2(res),
+                         res.stop_reason))
+        if comm.rank == 0:
+            with open(output / "rate_capability.csv", "w") as f:
+                f.write("c_rate,capacity_mAh_cm2,energy_mWh_cm2,stop_reason\n")
+                for r in rows:
+                    f.write(f"{r[0]:g},{r[1]:.8g},{r[2]:.8g},{r[3]}\n")
+            cur = [r[0] for r in rows]
+            summary = {"capacity": peukert_fit(cur, [r[1] for r in rows]),
+                       "energy": peukert_fit(cur, [r[2] for r in rows])}
+            (output / "rate_capability.json").write_text(json.dumps(summary, indent=2))
+            click.echo(f"rate capability: gamma (energy) {summary['energy']['gamma']:.3f}, "
+                       f"alpha {summary['energy']['alpha']:.3f}")
+    else:
+        kw = ({"current_density_mA_cm2": ex["current_density_mA_cm2"]}
+              if "current_density_mA_cm2" in ex else {"c_rate": ex.get("c_rate", 1.0)})
+        res = run_discharge(tm, output / "discharge", **kw, **common)
+        summary = res.summary()
+    if comm.rank == 0:
+        write_info(output / "info.json", "run", {"config": str(path), "ranks": comm.size}, t0,
+                   summary)
+        click.echo(f"wrote {output}")

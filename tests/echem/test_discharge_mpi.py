@@ -16,7 +16,7 @@ from .conftest import wired_particle  # noqa: E402
 
 def _discharge(comm):
     tm = wired_particle(comm)
-    sim = Simulation(tm, parameter_set(), Discharge(c_rate=5.0, report_dod=(0.25,)))
+    sim = Simulation(tm, parameter_set(), Discharge(c_rate=5.0, cutoff_V=3.75, report_dod=(0.25,)))
     return sim.run()
 
 
@@ -26,7 +26,7 @@ def test_parallel_discharge_equals_serial():
     # every rank also runs the serial problem on its own
     ser = _discharge(MPI.COMM_SELF)
     assert par.info["ranks"] == world.size
-    assert par.stop_reason == ser.stop_reason
+    assert par.stop_reason == ser.stop_reason == "cutoff"
     assert par.capacity_mAh_cm2[-1] == pytest.approx(ser.capacity_mAh_cm2[-1], rel=1e-8)
     assert len(par.voltage) == len(ser.voltage)
     assert np.allclose(par.voltage, ser.voltage, rtol=0, atol=1e-9)

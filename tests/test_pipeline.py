@@ -1,0 +1,75 @@
+"""`electrode3d run` / `discharge`: the config schema, the rate-capability fit, the chain."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from electrode3d.cli import main
+from electrode3d.pipeline import ConfigError, RunConfig, peukert_fit, sphere_lattice
+
+
+def test_config_refuses_unknown_keys_with_a_hint():
+    with pytest.raises(ConfigError, match="unknown key 'c_rat' in \\[experiment\\]; did you "
+                                          "mean 'c_rate'"):
+        RunConfig.from_dict({"structure": {"kind": "single_sphere"},
+                             "experiment": {"c_rat": 1}})
+    with pytest.raises(ConfigError, match="unknown structure kind 'sphere'"):
+        RunConfig.from_dict({"structure": {"kind": "sphere"}})
+    with pytest.raises(ConfigError, match="not both"):
+        RunConfig.from_dict({"structure": {}, "experiment": {"c_rate": 1,
+                                                             "current_density_mA_cm2": 2}})
+
+
+def test_peukert_fit_recovers_the_law():
+    current = np.array([0.1, 0.2, 0.5, 1.0, 2.0])
+    fit = peukert_fit(current, 5.0 * current**-0.12)
+    assert fit["alpha"] == pytest.approx(0.12, rel=1e-9)
+    assert fit["beta"] == pytest.approx(5.0, rel=1e-9)
+    assert fit["gamma"] == pytest.approx(2**-0.12, rel=1e-9)  # per doubling of the current
+
+
+def test_sphere_lattice_overlaps_and_touches_the_collector():
+    ms = sphere_lattice(5.0, (2, 2, 3))
+    c, r = ms.particles.centres, ms.particles.radii
+    assert len(r) == 12
+    assert np.all(c[:, 2].min() - r.min() < 0)  # cut by the current collector
+    d = np.linalg.norm(c[0] - c[1])
+    assert d < 2 * r[0]  # neighbours overlap: electronic paths through the stack
+
+
+@pytest.mark.verification
+def test_run_single_sphere_chain(tmp_path):
+    pytest.importorskip("dolfinx_solver")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("""
+[structure]
+kind = "single_sphere"
+radius_um = 3.0
+[mesh]
+route = "voxel"
+voxel_size_um = 0.75
+separator_um = 3.0
+[experiment]
+c_rate = 2.0
+cutoff_V = 3.9
+report_dod = [0.1]
+fields_dod = []
+""")
+    out = tmp_path / "run"
+    r = CliRunner().invoke(main, ["run", str(cfg), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    for f in ("config.toml", "structure.h5", "mesh/mesh.xdmf", "discharge/discharge.csv",
+              "discharge/particles.csv", "discharge/sod_profile.csv", "info.json"):
+        assert (out / f).exists(), f
+    info = json.loads((out / "discharge" / "info.json").read_text())
+    assert info["summary"]["stop_reason"] == "cutoff"
+    assert info["summary"]["final_voltage_V"] == pytest.approx(3.9)
+    assert info["inputs"]["parameters"]["_citations"]
+
+
+def test_discharge_refuses_bad_input(tmp_path):
+    r = CliRunner().invoke(main, ["discharge", str(tmp_path), "-o", str(tmp_path / "o")])
+    assert r.exit_code != 0
+    assert "cannot read the mesh" in r.output and "no mesh.xdmf" in r.output
