@@ -118,7 +118,7 @@ class Simulation:
         w = dt / dt_prev
         for k, a in arrays.items():
             self.model.u[k].x.array[:] = a + w * (a - old_arrays[k])
-        np.clip(self.model.u["x"].x.array, -0.05, 1.05, out=self.model.u["x"].x.array)
+        np.clip(self.model.u["x"].x.array, -0.5, 1.5, out=self.model.u["x"].x.array)
         np.maximum(self.model.u["ce"].x.array, 1e-5, out=self.model.u["ce"].x.array)
         self.model.Vcc.value = V + w * (V - old_V)
 

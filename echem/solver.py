@@ -296,7 +296,7 @@ class BorderedNewton:
         for k, f in zip(self.fields, self.u, strict=True):
             if k == "x":
                 # the form clamps x to (0, 1); nodal values may overshoot a full surface
-                np.clip(f.x.array, -0.05, 1.05, out=f.x.array)
+                np.clip(f.x.array, -0.5, 1.5, out=f.x.array)
             elif k == "ce":
                 np.maximum(f.x.array, 1e-5, out=f.x.array)
 
