@@ -127,7 +127,7 @@ class NewmanModel:
                                     * ufl.grad(ce) / ufl.max_value(ce, 1e-6))
         # reaction current densities
         # x kept in (0, 1) smoothly (a hard clamp makes Newton cycle once a node of a full
-        # surface overshoots 1); exact to < 1e-20 for x more than 5e-4 from the bounds
+        # surface overshoots 1); exact to < 1e-20 for x more than 5e-3 from the bounds
         xs = _smooth_unit(x, ufl)
         # and strictly inside for the square roots of j0 where exp(-|z|/d) underflows
         xj = 1e-10 + (1 - 2e-10) * xs
