@@ -164,13 +164,8 @@ class NewmanModel:
             F_ce -= j_li / mat.F * q * dsCE
         F_phie = -ufl.inner(i_e, ufl.grad(v)) * dxE \
             - sum(jr * v("+") * dm for jr, dm in reactions) - j_li * v * dsCE
-        # lumped solid mass (vertex quadrature): with the non-negative stiffness of these
-        # meshes it keeps nodal stoichiometries from overshooting a full surface
-        dxA_lumped = ufl.Measure("dx", domain=msh, subdomain_data=dom.regions,
-                                 metadata={"quadrature_rule": "vertex",
-                                           "quadrature_degree": 1})(R_AM)
-        F_x = self.c_max * (x - self.u_old["x"]) / dt * w * dxA_lumped \
-            + D_s * self.c_max * ufl.inner(ufl.grad(x), ufl.grad(w)) * dxA \
+        F_x = (self.c_max * (x - self.u_old["x"]) / dt * w
+               + D_s * self.c_max * ufl.inner(ufl.grad(x), ufl.grad(w))) * dxA \
             + sum(jr / mat.F * w("-") * dm for jr, dm in reactions)
         F_psi = self.sigma * ufl.inner(ufl.grad(psi), ufl.grad(z)) * dxS \
             + sum(jr * z("-") * dm for jr, dm in reactions)
