@@ -136,10 +136,9 @@ class NewmanModel:
 
         def bv(side_e, side_s):
             eta = self.Vcc + psi(side_s) - phie(side_e) - U(xs(side_s), m)
-            j0 = j0_am(c_e(side_e), xj(side_s), m) * arr_j0
+            j0 = j0_am(c_e(side_e), xj(side_s), m)
             return 2 * j0 * ufl.sinh(0.5 * FRT * eta)
 
-        arr_j0 = 1.0  # isothermal at the parameter temperature
         j = self.area("-") * bv("+", "-")
         j_li = 2 * _fun1(p["Lithium metal exchange-current density [A.m-2]"], c_e, m) \
             * ufl.sinh(0.5 * FRT * (0.0 - phie))
@@ -186,15 +185,6 @@ class NewmanModel:
         cc_sub = dmesh.locate_entities_boundary(sub, 2, lambda X: np.abs(X[2] - zmin) < hz)
         cc_dofs = fem.locate_dofs_topological(Vs, 2, cc_sub)
         self.bcs = [fem.dirichletbc(0.0, cc_dofs, Vs)]
-
-    def stoichiometry_bounds(self) -> tuple[float, float]:
-        from mpi4py import MPI
-
-        a = self.u["x"].x.array
-        comm = self.dom.mesh.comm
-        lo = comm.allreduce(float(a.min()) if a.size else 1.0, op=MPI.MIN)
-        hi = comm.allreduce(float(a.max()) if a.size else 0.0, op=MPI.MAX)
-        return lo, hi
 
 
 SMOOTH_WIDTH = 1e-4
