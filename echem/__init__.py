@@ -8,6 +8,7 @@ Physics (``parameters``, ``materials``, ``model``) apart from numerics (``solver
     results.write("run/", comm)
 """
 
+from .checkpoint import CheckpointError, CheckpointOptions
 from .experiment import Discharge, ExperimentError, TimeOptions
 from .model import ModelOptions
 from .parameters import ParameterError, ParameterSet, parameter_set
@@ -15,6 +16,7 @@ from .results import Results
 from .simulation import Simulation, SimulationError, StepInfo
 from .solver import ConvergenceError, SolverOptions
 
-__all__ = ["ConvergenceError", "Discharge", "ExperimentError", "ModelOptions",
-           "ParameterError", "ParameterSet", "Results", "Simulation", "SimulationError",
-           "SolverOptions", "StepInfo", "TimeOptions", "parameter_set"]
+__all__ = ["CheckpointError", "CheckpointOptions", "ConvergenceError", "Discharge",
+           "ExperimentError", "ModelOptions", "ParameterError", "ParameterSet", "Results",
+           "Simulation", "SimulationError", "SolverOptions", "StepInfo", "TimeOptions",
+           "parameter_set"]

@@ -47,15 +47,44 @@ class Results:
         self._jdt += j_per_particle * dt
         self._t += dt
 
-    def snapshot(self, dod: float, final: bool = False):
+    def snapshot(self, dod: float, final: bool = False, states=None):
+        """Per-particle and per-depth mean stoichiometry at ``dod`` (now, or ``states``:
+        (per particle, per bin) interpolated by the caller to that depth)."""
         label = "end" if final else f"dod{round(100 * dod):d}"
-        x_p, x_b = self.probe.stoichiometry()
+        x_p, x_b = states if states is not None else self.probe.stoichiometry()
         self.particle_states[label] = x_p
         self.profiles[label] = x_b
 
     def finish(self, reason: str, message: str = ""):
         self.stop_reason = reason
         self.stop_message = message
+
+    # ---- checkpoints ------------------------------------------------------------------
+    _SERIES = ("time_s", "current_A", "voltage", "capacity_mAh_cm2", "capacity_mAh_g",
+               "stoichiometry_mean")
+
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """What a checkpoint needs to carry on: JSON-able scalars and named arrays."""
+        scalars = {k: getattr(self, k) for k in self._SERIES}
+        scalars.update(errors=self.errors, t_reaction=self._t,
+                       labels=list(self.particle_states), stop_reason=self.stop_reason,
+                       stop_message=self.stop_message)
+        arrays = {f"particles_{k}": v for k, v in self.particle_states.items()}
+        arrays.update({f"profile_{k}": v for k, v in self.profiles.items()})
+        if self._jdt is not None:
+            arrays["jdt"] = self._jdt
+        return scalars, arrays
+
+    def restore(self, scalars: dict, arrays: dict[str, np.ndarray]) -> None:
+        for k in self._SERIES:
+            setattr(self, k, [float(v) for v in scalars[k]])
+        self.errors = {k: list(v) for k, v in scalars["errors"].items()}
+        self._t = float(scalars["t_reaction"])
+        self.stop_reason, self.stop_message = scalars["stop_reason"], scalars["stop_message"]
+        self.particle_states = {k: arrays[f"particles_{k}"] for k in scalars["labels"]}
+        self.profiles = {k: arrays[f"profile_{k}"] for k in scalars["labels"]}
+        if "jdt" in arrays:
+            self._jdt = np.array(arrays["jdt"], dtype=float)
 
     # ---- derived ----------------------------------------------------------------------
     def sod(self, x: np.ndarray) -> np.ndarray:

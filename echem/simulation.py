@@ -3,6 +3,7 @@ voltage, stoichiometry bound), its records and conservation checks."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import materials as mat
+from .checkpoint import Checkpointer, CheckpointOptions, LoopState
 from .domains import R_AM, R_CBD, R_PORE, R_SEP, build_domains
 from .experiment import Discharge, TimeOptions
 from .model import ModelOptions, NewmanModel
@@ -37,7 +39,11 @@ class StepInfo(NamedTuple):
 
 
 class Simulation:
-    """One experiment on one tagged mesh with one parameter set."""
+    """One experiment on one tagged mesh with one parameter set.
+
+    ``callback(StepInfo)`` is called after every accepted step on every rank with the same
+    values (print from rank 0 only); an exception it raises stops the run on every rank
+    alike (the last checkpoint, if any, is kept)."""
 
     def __init__(self, tm, params: ParameterSet, experiment: Discharge, *,
                  model_options: ModelOptions | None = None,
@@ -128,30 +134,53 @@ class Simulation:
             self.model.u[k].x.array[:] = a
         self.model.Vcc.value = V
 
-    def run(self, fields_dir=None) -> Results:
+    def run(self, fields_dir=None, checkpoint: CheckpointOptions | None = None) -> Results:
         """Discharge to the cut-off (or the stoichiometry bound, or ``max_time_s``).
+
         With ``fields_dir``, the fields are written there (XDMF) at the experiment's
-        ``field_dod`` and at the end."""
+        ``field_dod`` and at the end (after a restart, into ``fields_dir/resumed_<step>``).
+        With ``checkpoint``, the state is saved at its intervals and, if a checkpoint of the
+        same run exists there, the run resumes from it."""
         m, ex, to = self.model, self.experiment, self.time_options
         I = self.current_A  # noqa: E741
         t_nominal = self.usable_capacity_C / I
         wall0 = time.perf_counter()
-        self.initial_state(I)
-        li_s0, li_e0 = self._scalar(self._li_solid), self._scalar(self._li_elyte)
         results = Results(self.describe(), self.probe, self.params.usable_window())
-        results.record(0.0, I, float(m.Vcc.value), 0.0, self._mean_x(), self.cc_area_m2,
-                       self.am_mass_g)
-        dt = to.dt_initial * t_nominal
-        t, step, prev = 0.0, 0, None
-        dod_marks = sorted(set(ex.report_dod) | set(ex.field_dod))
+        ckpt = Checkpointer(self, checkpoint) if checkpoint is not None else None
+        loaded = ckpt.load(results) if ckpt is not None else None
+        loop, previous = loaded if loaded is not None else (None, None)
+        if loop is None:
+            self.initial_state(I)
+            loop = LoopState(dt=to.dt_initial * t_nominal,
+                             dod_marks=sorted(set(ex.report_dod) | set(ex.field_dod)),
+                             li_s0=self._scalar(self._li_solid),
+                             li_e0=self._scalar(self._li_elyte))
+            results.record(0.0, I, float(m.Vcc.value), 0.0, self._mean_x(), self.cc_area_m2,
+                           self.am_mass_g)
+        elif loop.finished:
+            log.info("the checkpoint holds the finished run (t = %.1f s): nothing to compute",
+                     loop.t)
+            fields_dir = None
+        else:
+            m.I_app.value = I
+            loop.segments += 1
+            log.info("resumed from the checkpoint at t = %.1f s (step %d)", loop.t, loop.step)
+            if fields_dir is not None and loop.step > 0:
+                from pathlib import Path
+
+                fields_dir = Path(fields_dir) / f"resumed_{loop.step}"
+        dt, t, step = loop.dt, loop.t, loop.step
+        # the predictor's previous state: ((arrays, V), dt)
+        prev = None if previous is None else ((previous[0], previous[1]), previous[2])
         max_time = ex.max_time_s or 2.0 * t_nominal
         reason = "max_time"
+        states = (None, self.probe.stoichiometry())  # per particle and bin: previous, now
         writer = None
         if fields_dir is not None:
             from .fields import FieldWriter
 
             writer = FieldWriter(m, fields_dir)
-        while t < max_time:
+        while t < max_time and not loop.finished:
             snap = self._snapshot()
             li_before = self._scalar(self._li_solid)
             dt = min(dt, max_time - t)
@@ -179,11 +208,15 @@ class Simulation:
             li_err = abs(self._scalar(self._li_solid) - li_before - I * dt / mat.F) / \
                 (I * dt / mat.F)
             results.conservation(charge_err, li_err,
-                                 abs(self._scalar(self._li_elyte) - li_e0) / li_e0)
+                                 abs(self._scalar(self._li_elyte) - loop.li_e0) / loop.li_e0)
             V_old = results.voltage[-1]
             if V_new < ex.cutoff_V:
-                # interpolate the crossing; the state at the crossing is the last state
+                # interpolate the crossing, and the fields to it (linear within the step)
                 frac = (V_old - ex.cutoff_V) / (V_old - V_new) if V_old > V_new else 1.0
+                for k, a in snap[0].items():
+                    u = m.u[k].x.array
+                    u[:] = a + frac * (u - a)
+                m.Vcc.value = ex.cutoff_V
                 results.record(t + frac * dt, I, ex.cutoff_V, I * (t + frac * dt),
                                self._mean_x(), self.cc_area_m2, self.am_mass_g)
                 reason = "cutoff"
@@ -195,15 +228,18 @@ class Simulation:
                            self.am_mass_g)
             results.accumulate_reaction(self.probe.reaction(), dt)
             dod = I * t / self.usable_capacity_C
-            while dod_marks and dod >= dod_marks[0]:
-                mark = dod_marks.pop(0)
+            marks = loop.dod_marks
+            states = (states[1], self.probe.stoichiometry())
+            while marks and dod >= marks[0]:
+                mark = marks.pop(0)
                 if mark in ex.report_dod:
-                    results.snapshot(mark)
+                    # linear in time between the two last states: the particles at `mark`
+                    w = (mark - I * (t - dt) / self.usable_capacity_C) / (dt * I
+                                                                           / self.usable_capacity_C)
+                    results.snapshot(mark, [(1 - w) * a + w * b
+                                            for a, b in zip(*states, strict=True)])
                 if writer is not None and mark in ex.field_dod:
                     writer.write(t)
-            if self.callback is not None and self.comm.rank == 0:
-                self.callback(StepInfo(step, t, dt, V_new, results.capacity_mAh_cm2[-1],
-                                       rep.iterations))
             if results.stoichiometry_mean[-1] >= 1 - 1e-4:
                 reason = "stoichiometry_bound"  # the electrode is full
                 break
@@ -213,22 +249,42 @@ class Simulation:
             if dV > 0:
                 grow = min(grow, max(to.cutback, to.max_dV_step_V / dV))
             dt = min(dt * grow, to.dt_max * t_nominal)
-        results.snapshot(1.0, final=True)
+            if ckpt is not None and ckpt.due(step):
+                ckpt.save(self._loop_state(loop, t, step, dt, wall0), results,
+                          previous=(prev[0][0], prev[0][1], prev[1]))
+            if self.callback is not None:
+                self.callback(StepInfo(step, t, dt, V_new, results.capacity_mAh_cm2[-1],
+                                       rep.iterations))
+        if not loop.finished:
+            results.snapshot(1.0, final=True)
+            if writer is not None:
+                writer.write(results.time_s[-1])
         if writer is not None:
-            writer.write(results.time_s[-1])
             writer.close()
         if results.stop_reason is None:
             results.finish(reason)
-        li_s1 = self._scalar(self._li_solid)
+        if ckpt is not None and not loop.finished:
+            # the final state: rerunning a finished run recomputes nothing
+            ckpt.save(dataclasses.replace(self._loop_state(loop, t, step, dt, wall0),
+                                          finished=True), results)
+        final = self._loop_state(loop, t, step, dt, wall0)
         results.info.update({
-            "wall_time_s": time.perf_counter() - wall0, "steps": step,
-            "newton_iterations": self.newton.iterations_total,
-            "factorisations": self.newton.n_factorisations,
-            "lithium_solid_gain_mol": li_s1 - li_s0,
+            "wall_time_s": final.wall_s, "steps": step, "run_segments": loop.segments,
+            "newton_iterations": final.newton_iterations,
+            "factorisations": final.factorisations,
+            "lithium_solid_gain_mol": self._scalar(self._li_solid) - loop.li_s0,
             "newton_dofs_per_s_per_core": self.describe()["dofs_total"]
-            * self.newton.iterations_total / max(time.perf_counter() - wall0, 1e-9)
-            / self.comm.size})
+            * final.newton_iterations / max(final.wall_s, 1e-9) / self.comm.size})
         return results
+
+    def _loop_state(self, loop: LoopState, t, step, dt, wall0) -> LoopState:
+        """The loop scalars now (``loop`` holds those at the start of this segment)."""
+        return dataclasses.replace(
+            loop, t=t, step=step, dt=dt, Vcc=float(self.model.Vcc.value),
+            dod_marks=list(loop.dod_marks),
+            wall_s=loop.wall_s + time.perf_counter() - wall0,
+            newton_iterations=loop.newton_iterations + self.newton.iterations_total,
+            factorisations=loop.factorisations + self.newton.n_factorisations)
 
     def _scalar(self, form) -> float:
         from dolfinx import fem

@@ -52,10 +52,16 @@ def _dods(text: str) -> tuple[float, ...]:
               help="Depths of discharge for particle states and SOD profiles.")
 @click.option("--fields-dod", default="0.5", show_default=True,
               help="Depths of discharge at which fields are written (ParaView); '' for none.")
+@click.option("--checkpoint-every", type=float, default=300.0, show_default=True,
+              help="Wall seconds between checkpoints (OUTPUT/checkpoint/state.npz).")
+@click.option("--fresh", is_flag=True,
+              help="Start afresh even if OUTPUT holds a checkpoint of this run (which is "
+                   "otherwise resumed).")
 def discharge(mesh_dir, output, c_rate, current_density, cutoff, active_material, electrolyte,
-              values, cbd_reactive, linear, report_dod, fields_dod):
+              values, cbd_reactive, linear, report_dod, fields_dod, checkpoint_every, fresh):
     """Galvanostatic discharge of the tagged mesh in MESH_DIR (from `electrode3d mesh`).
-    Runs under mpirun -n N; rank 0 writes."""
+    Runs under mpirun -n N; rank 0 writes. A killed run resumes from its last checkpoint
+    when the same command is given again."""
     from mpi4py import MPI
 
     from meshing import TaggedMesh
@@ -74,15 +80,19 @@ def discharge(mesh_dir, output, c_rate, current_density, cutoff, active_material
                   cutoff=cutoff, active_material=active_material, electrolyte=electrolyte,
                   values=_parse_values(values), cbd_reactive=cbd_reactive, linear=linear,
                   report_dod=_dods(report_dod), fields_dod=_dods(fields_dod),
-                  inputs={"mesh": str(mesh_dir)})
+                  inputs={"mesh": str(mesh_dir)}, checkpoint_every_s=checkpoint_every,
+                  resume=not fresh)
 
 
 def run_discharge(tm, output: Path, *, c_rate=None, current_density_mA_cm2=None, cutoff=3.0,
                   active_material="NMC811_ORegan2022", electrolyte="Nyman2008", values=None,
                   cbd_reactive=False, linear="mumps", report_dod=(0.25, 0.5, 0.75),
-                  fields_dod=(0.5,), inputs=None):
-    """Set up and run one discharge, write its results (rank 0) and echo a summary."""
+                  fields_dod=(0.5,), inputs=None, checkpoint_every_s=300.0, resume=True):
+    """Set up and run one discharge, write its results (rank 0) and echo a summary. The
+    state is checkpointed in ``output/checkpoint`` and resumed from there (``resume``)."""
     from echem import (
+        CheckpointError,
+        CheckpointOptions,
         Discharge,
         ExperimentError,
         ModelOptions,
@@ -107,7 +117,7 @@ def run_discharge(tm, output: Path, *, c_rate=None, current_density_mA_cm2=None,
                            field_dod=fields_dod)
         sim = Simulation(tm, params, ex, model_options=ModelOptions(cbd_reactive=cbd_reactive),
                          solver_options=SolverOptions(linear=linear),
-                         callback=_step_printer())
+                         callback=_step_printer(comm.rank))
     except (ParameterError, ExperimentError, DomainError, ValueError) as e:
         raise _Failure(str(e)) from None
     d = sim.describe()
@@ -115,7 +125,12 @@ def run_discharge(tm, output: Path, *, c_rate=None, current_density_mA_cm2=None,
         click.echo(f"{d['dofs_total']} unknowns on {comm.size} rank(s); usable capacity "
                    f"{d['usable_capacity_mAh_cm2']:.4f} mAh/cm2; I = {d['current_A']:.4e} A "
                    f"({d['c_rate']:.3g}C, {d['current_density_A_m2'] / 10:.4g} mA/cm2)")
-    res = sim.run(fields_dir=Path(output) / "fields" if fields_dod else None)
+    try:
+        res = sim.run(fields_dir=Path(output) / "fields" if fields_dod else None,
+                      checkpoint=CheckpointOptions(Path(output) / "checkpoint",
+                                                   every_s=checkpoint_every_s, resume=resume))
+    except CheckpointError as e:
+        raise _Failure(str(e)) from None
     info = {"command": "discharge", "inputs": {**(inputs or {}), "parameters":
                                                params.as_json(),
                                                "experiment": ex.describe(),
@@ -132,8 +147,10 @@ def run_discharge(tm, output: Path, *, c_rate=None, current_density_mA_cm2=None,
     return res
 
 
-def _step_printer():
+def _step_printer(rank: int):
     def show(step):
+        if rank != 0:
+            return
         _progress(f"step {step.step}: t {step.time_s:.1f} s, V {step.voltage_V:.4f}, "
                   f"{step.capacity_mAh_cm2:.4f} mAh/cm2, {step.newton_iterations} Newton its")
     return show
@@ -163,10 +180,13 @@ def _echem_versions() -> dict:
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Run folder: structure.h5, mesh/, one folder per discharge, "
                    "rate_capability.csv for sweeps, info.json.")
-def run(config: Path | None, output: Path) -> None:
+@click.option("--fresh", is_flag=True,
+              help="Recompute discharges whose checkpoints are in OUTPUT (otherwise a killed "
+                   "run resumes and finished ones are not recomputed).")
+def run(config: Path | None, output: Path, fresh: bool) -> None:
     """Run the chain structure -> mesh -> discharge (or a rate sweep) from CONFIG (TOML,
     docs/config.md); without CONFIG, the embedded demo configuration."""
-    run_pipeline(config, output)
+    run_pipeline(config, output, resume=not fresh)
 
 
 def demo_config_path() -> Path:
@@ -175,7 +195,7 @@ def demo_config_path() -> Path:
     return Path(str(resources.files("electrode3d") / "data" / "demo_run.toml"))
 
 
-def run_pipeline(config: Path | None, output: Path):
+def run_pipeline(config: Path | None, output: Path, resume: bool = True):
     import json
 
     from mpi4py import MPI
@@ -222,7 +242,8 @@ def run_pipeline(config: Path | None, output: Path):
                   values=par.get("values", {}), cbd_reactive=cfg.model.get("cbd_reactive", False),
                   linear=cfg.solver.get("linear", "mumps"),
                   report_dod=tuple(ex.get("report_dod", (0.25, 0.5, 0.75))),
-                  fields_dod=tuple(ex.get("fields_dod", (0.5,))), inputs={"config": str(path)})
+                  fields_dod=tuple(ex.get("fields_dod", (0.5,))), inputs={"config": str(path)},
+                  resume=resume)
     summary = {}
     if rates:
         rows = []

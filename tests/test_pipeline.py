@@ -67,6 +67,22 @@ fields_dod = []
     assert info["summary"]["stop_reason"] == "cutoff"
     assert info["summary"]["final_voltage_V"] == pytest.approx(3.9)
     assert info["inputs"]["parameters"]["_citations"]
+    # the same command again finds the finished run in its checkpoint and recomputes nothing
+    assert (out / "discharge" / "checkpoint" / "state.npz").exists()
+    r = CliRunner().invoke(main, ["run", str(cfg), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    again = json.loads((out / "discharge" / "info.json").read_text())
+    assert again["summary"] == info["summary"]
+    assert again["steps"] == info["steps"]
+    # another experiment in the same folder is refused, naming what differs
+    cfg.write_text(cfg.read_text().replace("cutoff_V = 3.9", "cutoff_V = 3.8"))
+    r = CliRunner().invoke(main, ["run", str(cfg), "-o", str(out)])
+    assert r.exit_code != 0
+    assert "belongs to another run" in r.output and "cutoff_V" in r.output
+    r = CliRunner().invoke(main, ["run", str(cfg), "-o", str(out), "--fresh"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "discharge" / "info.json").read_text())["summary"][
+        "final_voltage_V"] == pytest.approx(3.8)
 
 
 def test_discharge_refuses_bad_input(tmp_path):
