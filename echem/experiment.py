@@ -71,7 +71,7 @@ class TimeOptions:
     growth: float = 1.5
     cutback: float = 0.5
     max_dV_step_V: float = 0.02
-    easy_iterations: int = 6
+    easy_iterations: int = 12  # chord iterations (Anderson-accelerated) of an easy step
 
     def __post_init__(self):
         if not (0 < self.dt_initial <= self.dt_max) or not 0 < self.cutback < 1 \

@@ -236,7 +236,7 @@ class Simulation:
                     # linear in time between the two last states: the particles at `mark`
                     w = (mark - I * (t - dt) / self.usable_capacity_C) / (dt * I
                                                                            / self.usable_capacity_C)
-                    results.snapshot(mark, [(1 - w) * a + w * b
+                    results.snapshot(mark, states=[(1 - w) * a + w * b
                                             for a, b in zip(*states, strict=True)])
                 if writer is not None and mark in ex.field_dod:
                     writer.write(t)

@@ -15,6 +15,7 @@ potential blocks, reused across Newton iterations).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +38,8 @@ class SolverOptions:
     reuse_jacobian: bool = True
     max_rebuilds: int = 4  # Jacobians per solve before giving up (the step is cut back)
     charge_tolerance: float = 1e-10  # |sum of reaction currents + I_app| / I_app
-    contraction: float = 0.5  # rebuild a reused Jacobian when updates shrink slower
+    contraction: float = 0.8  # rebuild a reused Jacobian when updates shrink slower
+    anderson_depth: int = 5  # Anderson acceleration of the chord iterations (0: none)
     petsc_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -51,6 +53,45 @@ class NewtonReport:
     iterations: int
     update_norm: float
     linear_iterations: int
+
+
+class _Anderson:
+    """Anderson acceleration (type II, depth m) of the fixed-point iteration u <- u + f(u)
+    that a chord Newton is: the step is u + f - (dU + dF) g with g the least-squares fit of f
+    by the last m differences of f (weighted: potentials in units of RT/F). It turns the
+    chord's linear contraction into a near-Newton one at the cost of a few dot products.
+    Arrays are the rank's owned entries; the global V is carried alongside."""
+
+    def __init__(self, depth: int, weights: np.ndarray, weight_V: float, comm):
+        self.m, self.w, self.wV, self.comm = depth, weights, weight_V, comm
+        self.reset()
+
+    def reset(self):
+        self.hist: list[tuple[np.ndarray, float, np.ndarray, float]] = []
+
+    def step(self, u: np.ndarray, uV: float, f: np.ndarray, fV: float):
+        self.hist.append((u.copy(), uV, f.copy(), fV))
+        if len(self.hist) > self.m + 1:
+            self.hist.pop(0)
+        k = len(self.hist) - 1
+        if k == 0:
+            return u + f, uV + fV
+        h = self.hist
+        dF = np.array([h[i + 1][2] - h[i][2] for i in range(k)])
+        dFV = np.array([h[i + 1][3] - h[i][3] for i in range(k)])
+        loc = np.concatenate([((dF * self.w) @ dF.T).ravel(), (dF * self.w) @ f])
+        tot = np.empty_like(loc)
+        self.comm.Allreduce(loc, tot)
+        M = tot[:k * k].reshape(k, k) + self.wV * np.outer(dFV, dFV)
+        r = tot[k * k:] + self.wV * dFV * fV
+        try:
+            g = np.linalg.lstsq(M, r, rcond=1e-12)[0]
+        except np.linalg.LinAlgError:
+            self.reset()
+            return u + f, uV + fV
+        dU = np.array([h[i + 1][0] - h[i][0] for i in range(k)])
+        dUV = np.array([h[i + 1][1] - h[i][1] for i in range(k)])
+        return u + f - g @ (dU + dF), uV + fV - float(g @ (dUV + dFV))
 
 
 class BorderedNewton:
@@ -108,6 +149,7 @@ class BorderedNewton:
         self.ksp = PETSc.KSP().create(comm)
         self.ksp.setOperators(self.A)
         self.ksp.setOptionsPrefix(prefix)
+        self._prefix = prefix
         opts = PETSc.Options()
         defaults = ({"ksp_type": "preonly", "pc_type": "lu",
                      "pc_factor_mat_solver_type": "mumps"}
@@ -122,8 +164,16 @@ class BorderedNewton:
             self._setup_fieldsplit(prefix, spaces)
         self._scales = np.array([1.0 if k in ("ce", "x") else mat.F / (
             mat.R_GAS * model.params.temperature) for k in fields])
+        off0, _ = self.blocks
+        w = np.empty(off0[-1])
+        for i in range(len(fields)):
+            w[off0[i]:off0[i + 1]] = self._scales[i] ** 2
+        self._anderson = _Anderson(self.options.anderson_depth, w,
+                                   float(self._scales.max()) ** 2, comm)
         self._pot = np.array([k in ("phie", "psi") for k in fields])
         self._stale = True
+        self._S = None  # row scaling (set at the first Jacobian)
+        self._t_build, self._t_iter = 0.0, 0.0  # measured costs (s)
         self.n_factorisations = 0
         self.iterations_total = 0
 
@@ -134,6 +184,8 @@ class BorderedNewton:
         self.ksp.reset()
         self.ksp.setOperators(self.A)
         self.ksp.setFromOptions()
+        if self.options.linear == "fieldsplit":  # reset() drops the splits
+            self._setup_fieldsplit(self._prefix, [self.model.V[k] for k in self.fields])
 
     def _setup_fieldsplit(self, prefix, spaces):
         from petsc4py import PETSc
@@ -203,11 +255,15 @@ class BorderedNewton:
 
         model, opt = self.model, self.options
         fpetsc.assign(self.u, self.x)
-        lin_its, prev, fresh, ok2, rebuilds = 0, None, False, True, 0
+        lin_its, prev, prev2, fresh, ok2, rebuilds = 0, None, None, False, True, 0
         need_J = self._stale or not opt.reuse_jacobian
         scaled = np.inf
+        self._anderson.reset()  # the map depends on the state of the last step
         for it in range(1, opt.max_iterations + 2):
+            t_it, built = time.perf_counter(), need_J
             self._assemble_vec(self.b, self._F_nonempty(), x0=self.x)
+            if self._S is not None:
+                self.b.pointwiseMult(self.b, self._S)
             I_app = float(model.I_app.value)
             G = self._scalar(self.G) + I_app
             if scaled < opt.tolerance and (I_app == 0 or abs(G) <= opt.charge_tolerance
@@ -218,6 +274,7 @@ class BorderedNewton:
                 self.iterations_total += it - 1
                 return NewtonReport(it - 1, scaled, lin_its)
             if need_J:
+                t_build = time.perf_counter()
                 rebuilds += 1
                 if rebuilds > opt.max_rebuilds:
                     self._stale = True
@@ -227,15 +284,21 @@ class BorderedNewton:
                 # iteration reuses all of them and costs one residual and one back-solve
                 fpetsc.assemble_jacobian(None, self.x, self.A, None, self.u, self.J, None,
                                          self.bcs)
+                if self._S is None:
+                    self._S = self._row_scaling()
+                    self.b.pointwiseMult(self.b, self._S)
+                self.A.diagonalScale(L=self._S)
                 self.n_factorisations += 1
-                need_J, fresh, prev = not opt.reuse_jacobian, True, None
+                need_J, fresh, prev, prev2 = not opt.reuse_jacobian, True, None, None
                 self._stale = False
                 self._assemble_vec(self.bV, self.dFdV)
+                self.bV.pointwiseMult(self.bV, self._S)
                 self._assemble_vec(self.cG, self.dGdu)
                 self.ksp.solve(self.bV, self.y2)
                 lin_its += max(self.ksp.getIterationNumber(), 1)
                 ok2 = self.ksp.getConvergedReason() > 0
                 self._denom = self._scalar(self.dGdV) - self.cG.dot(self.y2)
+                self._t_build = time.perf_counter() - t_build
             self.b.scale(-1.0)
             self.ksp.solve(self.b, self.y1)
             lin_its += max(self.ksp.getIterationNumber(), 1)
@@ -254,10 +317,21 @@ class BorderedNewton:
             norms = self._block_norms(self.y1)
             pot = max([n for n, p in zip(norms, self._pot, strict=True) if p] + [abs(dV)])
             lam = min(1.0, opt.max_potential_step_V / pot) if pot > 0 else 1.0
-            self.x.axpy(lam, self.y1)
+            if fresh or lam < 1.0:
+                self._anderson.reset()  # a new Jacobian is a new fixed-point map
+            if lam < 1.0 or opt.anderson_depth == 0:
+                self.x.axpy(lam, self.y1)
+                model.Vcc.value = float(model.Vcc.value) + lam * dV
+            else:
+                new, V_new = self._anderson.step(self.x.array, float(model.Vcc.value),
+                                                 self.y1.array, dV)
+                self.x.array[:] = new
+                model.Vcc.value = V_new
             _ghost_update(self.x, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
-            model.Vcc.value = float(model.Vcc.value) + lam * dV
             fpetsc.assign(self.x, self.u)
+            # the cost of one chord iteration (residual + back-solve), not of a rebuild
+            t_chord = time.perf_counter() - t_it - (self._t_build if built else 0.0)
+            self._t_iter = 0.8 * self._t_iter + 0.2 * t_chord if self._t_iter else t_chord
             self._clip()
             fpetsc.assign(self.u, self.x)
             scaled = max(max(np.asarray(norms) * self._scales),
@@ -269,14 +343,53 @@ class BorderedNewton:
             if not np.isfinite(scaled) or (it > 3 and scaled > 10.0):
                 self._stale = True
                 raise ConvergenceError(f"Newton diverged (scaled update {scaled:.2e})")
-            if prev is not None and not fresh and scaled > opt.contraction * prev:
+            if prev2 is not None and not fresh and self._rebuild_pays(scaled, prev2, it):
                 need_J = True
             if fresh and prev is not None:
                 fresh = False
-            prev = scaled
+            prev, prev2 = scaled, prev
         self._stale = True
         raise ConvergenceError(f"Newton did not converge in {opt.max_iterations} iterations "
                                f"(last scaled update {scaled:.2e})")
+
+    def _rebuild_pays(self, scaled: float, prev2: float, it: int) -> bool:
+        """Whether a new Jacobian (assembly, factorisation: measured cost) saves time over
+        carrying on with the chord at its measured contraction (over two iterations)."""
+        opt = self.options
+        rho = (scaled / prev2) ** 0.5 if prev2 > 0 else 1.0
+        if rho >= opt.contraction:
+            return True  # stagnating
+        if scaled <= opt.tolerance:
+            return False
+        remaining = np.log(opt.tolerance / scaled) / np.log(max(rho, 1e-300))
+        if remaining > opt.max_iterations - it:
+            return True
+        # a fresh Jacobian converges in ~3 iterations
+        return (remaining - 3) * self._t_iter > self._t_build
+
+    def _row_scaling(self):
+        """One constant per block (1 / median |diagonal| of the first Jacobian), fixed for
+        the solver's life: the residuals are in mol/s and A and differ by ~12 orders of
+        magnitude, which Krylov convergence tests and low-rank factorisations would see.
+        Row scaling leaves the Newton update unchanged."""
+        from mpi4py import MPI
+
+        d = self.A.getDiagonal()
+        a = np.abs(d.getArray(readonly=True))
+        off0, _ = self.blocks
+        S = d.duplicate()
+        s = S.array  # a writable view of the local part
+        for i in range(len(self.fields)):
+            blk = a[off0[i]:off0[i + 1]]
+            blk = blk[blk > 0]
+            # the median over ranks is approximated by the mean of the ranks' medians
+            loc = np.array([float(np.median(blk)) if len(blk) else 0.0, float(len(blk) > 0)])
+            tot = np.empty(2)
+            self.comm.Allreduce(loc, tot, op=MPI.SUM)
+            med = tot[0] / max(tot[1], 1.0)
+            s[off0[i]:off0[i + 1]] = 1.0 / med if med > 0 else 1.0
+        d.destroy()
+        return S
 
     def _F_nonempty(self):
         return [f if f is not None else self._zero_form(i) for i, f in enumerate(self.F)]
