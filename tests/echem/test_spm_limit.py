@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 pytest.importorskip("dolfinx_solver")
-pytest.importorskip("pybamm")
 
 from mpi4py import MPI  # noqa: E402
 
@@ -18,6 +17,7 @@ from echem import Discharge, Simulation, TimeOptions, parameter_set  # noqa: E40
 
 from .conftest import hemisphere  # noqa: E402
 from .pybamm_reference import spm_half_cell  # noqa: E402
+from .regression_cases import load  # noqa: E402
 
 pytestmark = pytest.mark.verification
 
@@ -38,9 +38,16 @@ def test_single_particle_matches_pybamm_spm(c_rate, h, dt0):
     assert res.stop_reason in ("cutoff", "wall", "stoichiometry_bound")
     part = tm.report["particles"]["1"]
     radius = 3 * part["volume_mesh_m3"] / part["interface_area_mesh_m2"]
-    ref = spm_half_cell(p, radius_m=radius, am_volume_m3=sim.am_volume_m3,
-                        cc_area_m2=sim.cc_area_m2, thickness_m=10e-6,
-                        current_A=sim.current_A)
+    try:
+        import pybamm  # noqa: F401
+    except ImportError:
+        if c_rate != 1.0:
+            pytest.skip("pybamm is not installed (only the 1C reference is stored)")
+        ref = load("hemisphere_spm_1C")[0]  # the stored PyBaMM curve, same setup
+    else:
+        ref = spm_half_cell(p, radius_m=radius, am_volume_m3=sim.am_volume_m3,
+                            cc_area_m2=sim.cc_area_m2, thickness_m=10e-6,
+                            current_A=sim.current_A)
     t, V = np.array(res.time_s), np.array(res.voltage)
     assert t[-1] == pytest.approx(ref["time_s"][-1], rel=0.01)
     before_wall = V > 3.5
