@@ -89,3 +89,40 @@ def test_discharge_refuses_bad_input(tmp_path):
     r = CliRunner().invoke(main, ["discharge", str(tmp_path), "-o", str(tmp_path / "o")])
     assert r.exit_code != 0
     assert "cannot read the mesh" in r.output and "no mesh.xdmf" in r.output
+
+
+@pytest.mark.verification
+def test_rate_sweep_end_to_end(tmp_path):
+    """A two-rate sweep: capacities fall with the rate and the Peukert fit is written."""
+    pytest.importorskip("dolfinx_solver")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("""
+[structure]
+kind = "single_sphere"
+radius_um = 3.0
+[mesh]
+route = "voxel"
+voxel_size_um = 0.75
+separator_um = 3.0
+[experiment]
+cutoff_V = 3.9
+report_dod = [0.1]
+fields_dod = []
+[sweep]
+c_rates = [1.0, 4.0]
+""")
+    out = tmp_path / "run"
+    r = CliRunner().invoke(main, ["run", str(cfg), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    rows = (out / "rate_capability.csv").read_text().splitlines()
+    assert rows[0] == "c_rate,capacity_mAh_cm2,energy_mWh_cm2,stop_reason"
+    caps = [float(row.split(",")[1]) for row in rows[1:]]
+    assert len(caps) == 2 and caps[1] < caps[0]
+    fit = json.loads((out / "rate_capability.json").read_text())
+    assert fit["capacity"]["alpha"] > 0 and 0 < fit["capacity"]["gamma"] < 1
+    # the fit is exact through two points: beta I^-alpha reproduces both capacities
+    for c, cap in zip((1.0, 4.0), caps, strict=True):
+        b, a = fit["capacity"]["beta"], fit["capacity"]["alpha"]
+        assert b * c ** -a == pytest.approx(cap, rel=1e-6)
+        info = json.loads((out / f"discharge_{c:g}C" / "info.json").read_text())
+        assert info["summary"]["capacity_mAh_cm2"] == pytest.approx(cap, rel=1e-7)
