@@ -39,12 +39,19 @@ def paper004_mesh(comm, voxel_um=1.0):
     return build_voxel_mesh(comm.bcast(img, root=0), comm, separator_thickness=12e-6)
 
 
-def run(name, tm, comm, max_time_s=None, linear="mumps"):
+def run(name, tm, comm, max_time_s=None, linear="mumps", verbose=False):
     from echem import Discharge, Simulation, SolverOptions, parameter_set
 
     t0 = time.perf_counter()
+
+    def progress(step):  # every rank calls it; rank 0 prints
+        if comm.rank == 0 and verbose:
+            print(f"  step {step.step}: t {step.time_s:.0f} s, V {step.voltage_V:.4f}, "
+                  f"{step.newton_iterations} its, wall {time.perf_counter() - t0:.0f} s",
+                  flush=True)
+
     sim = Simulation(tm, parameter_set(), Discharge(c_rate=1.0, max_time_s=max_time_s),
-                     solver_options=SolverOptions(linear=linear))
+                     solver_options=SolverOptions(linear=linear), callback=progress)
     setup = time.perf_counter() - t0
     res = sim.run()
     info = res.info
@@ -64,10 +71,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--paper004", action="store_true")
     ap.add_argument("--linear", default="mumps")
+    ap.add_argument("--voxel-um", type=float, default=1.0, help="paper 004 voxel size")
     a = ap.parse_args()
     comm = MPI.COMM_WORLD
     if a.paper004:
-        run("paper004 1C", paper004_mesh(comm), comm, linear=a.linear)
+        run("paper004 1C", paper004_mesh(comm, a.voxel_um), comm, linear=a.linear,
+            verbose=True)
         return
     run("lattice 2x2x3 @1um", lattice_mesh(comm, (2, 2, 3), 1.0), comm, 600.0, a.linear)
     run("lattice 3x3x4 @1um", lattice_mesh(comm, (3, 3, 4), 1.0), comm, 600.0, a.linear)
