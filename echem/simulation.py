@@ -22,6 +22,7 @@ from .results import Results
 from .solver import BorderedNewton, ConvergenceError, SolverOptions
 
 CC_TAG = 1  # meshing.gmsh_model.CURRENT_COLLECTOR
+X_FULL = 1 - 1e-4  # mean stoichiometry at which the electrode is full (the run ends)
 log = logging.getLogger("electrode3d.echem")
 
 
@@ -210,16 +211,22 @@ class Simulation:
             results.conservation(charge_err, li_err,
                                  abs(self._scalar(self._li_elyte) - loop.li_e0) / loop.li_e0)
             V_old = results.voltage[-1]
-            if V_new < ex.cutoff_V:
-                # interpolate the crossing, and the fields to it (linear within the step)
-                frac = (V_old - ex.cutoff_V) / (V_old - V_new) if V_old > V_new else 1.0
+            x_old, x_new = results.stoichiometry_mean[-1], self._mean_x()
+            if V_new < ex.cutoff_V or x_new >= X_FULL:
+                # interpolate the crossing of the cut-off or of the full electrode (mean x is
+                # linear in time), and the fields to it (linear within the step)
+                f_V = (V_old - ex.cutoff_V) / (V_old - V_new) \
+                    if V_new < ex.cutoff_V < V_old else (0.0 if V_new < ex.cutoff_V else 1.0)
+                f_x = (X_FULL - x_old) / (x_new - x_old) if x_new >= X_FULL > x_old else \
+                    (0.0 if x_new >= X_FULL else 1.0)
+                frac = min(f_V, f_x)
+                reason = "cutoff" if f_V <= f_x else "stoichiometry_bound"
                 for k, a in snap[0].items():
                     u = m.u[k].x.array
                     u[:] = a + frac * (u - a)
-                m.Vcc.value = ex.cutoff_V
-                results.record(t + frac * dt, I, ex.cutoff_V, I * (t + frac * dt),
+                m.Vcc.value = V_old + frac * (V_new - V_old)
+                results.record(t + frac * dt, I, float(m.Vcc.value), I * (t + frac * dt),
                                self._mean_x(), self.cc_area_m2, self.am_mass_g)
-                reason = "cutoff"
                 break
             t = t_new
             for k in ("ce", "x"):
@@ -240,9 +247,6 @@ class Simulation:
                                             for a, b in zip(*states, strict=True)])
                 if writer is not None and mark in ex.field_dod:
                     writer.write(t)
-            if results.stoichiometry_mean[-1] >= 1 - 1e-4:
-                reason = "stoichiometry_bound"  # the electrode is full
-                break
             # next step
             grow = to.growth if rep.iterations <= to.easy_iterations else 1.0
             dV = abs(V_new - V_old)

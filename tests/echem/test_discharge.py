@@ -88,3 +88,15 @@ def test_results_are_written_with_their_provenance(wired_mesh, tmp_path):
     # one particle holds all the lithium: at 25 % depth of discharge its SOD is 0.25 exactly
     # (the state is interpolated to the mark between the two steps around it)
     assert float(row["sod_dod25"]) == pytest.approx(0.25, abs=1e-7)
+
+
+def test_a_full_electrode_ends_the_run_exactly_full(wired_mesh):
+    """With a cut-off below anything the kinetics reach, the run ends when the mean
+    stoichiometry reaches 1 - 1e-4, interpolated in the last step (never beyond)."""
+    from echem.simulation import X_FULL
+
+    res = Simulation(wired_mesh, parameter_set(), Discharge(c_rate=0.5, cutoff_V=0.5,
+                                                            report_dod=())).run()
+    assert res.stop_reason == "stoichiometry_bound", res.stop_message
+    assert res.stoichiometry_mean[-1] == pytest.approx(X_FULL, abs=1e-9)
+    assert max(res.stoichiometry_mean) <= X_FULL + 1e-9
