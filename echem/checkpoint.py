@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .results import _json
+
 
 class CheckpointError(RuntimeError):
     pass
@@ -191,14 +193,6 @@ def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
         elif a != b:
             out.append(f"{prefix}{k}: {a!r} then, {b!r} now")
     return out[:5]
-
-
-def _json(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 __all__ = ["CheckpointError", "CheckpointOptions", "Checkpointer", "LoopState"]
