@@ -41,13 +41,14 @@ class Domains:
     mesh: object
     regions: object  # MeshTags on cells: R_PORE, R_SEP, R_CBD, R_AM
     particle_of_cell: np.ndarray  # particle id per local parent cell (-1 outside AM)
-    electrolyte: tuple  # (submesh, entity map)
+    electrolyte: tuple  # (submesh, cell entity map, vertex entity map)
     conductor: tuple
     active: tuple
     interface_data: list  # [(id, flattened (cell+, lf+, cell-, lf-) array)]
     facet_tags: object
     cc_facets: np.ndarray  # parent facets on the current collector touching the conductor
     particle_ids: list  # every particle id of the mesh (all ranks)
+    cbd_fraction: np.ndarray | None = None  # CBD volume fraction per local cell (R_CBD: > 0)
 
     @property
     def entity_maps(self) -> list:
@@ -70,8 +71,10 @@ def _ordered_pairs(mesh, facets, plus_cells_mask):  # collective
     return data.ravel()
 
 
-def build_domains(tm, *, cbd_reactive: bool = False) -> Domains:
-    """Regions, submeshes and interface integration data of a ``TaggedMesh``."""
+def build_domains(tm, *, cbd_reactive: bool = False, cbd_min_fraction: float = 0.05) -> Domains:
+    """Regions, submeshes and interface integration data of a ``TaggedMesh``. Pore cells whose
+    CBD fraction (``tm.cbd_fraction``) reaches ``cbd_min_fraction`` become CBD cells with that
+    fraction."""
     from dolfinx import mesh as dmesh
 
     msh = tm.mesh
@@ -93,6 +96,15 @@ def build_domains(tm, *, cbd_reactive: bool = False) -> Domains:
     region[tag_of_cell == SEPARATOR] = R_SEP
     region[tag_of_cell == CBD_TAG] = R_CBD
     region[tag_of_cell >= PARTICLE_TAG_OFFSET] = R_AM
+    # CBD carried as a per-cell fraction of pore cells (spheres and CGAL routes): a pore cell
+    # holding CBD is a CBD cell with that fraction (conducting and partly nanoporous)
+    frac = np.zeros(n_cells)
+    frac[region == R_CBD] = 1.0
+    if getattr(tm, "cbd_fraction", None) is not None:
+        f = np.asarray(tm.cbd_fraction.x.array[:n_cells])
+        partial = (region == R_PORE) & (f >= cbd_min_fraction)
+        region[partial] = R_CBD
+        frac[partial] = np.minimum(f[partial], 1.0)
     bad = sorted(set().union(*comm.allgather(set(tag_of_cell[region == 0].tolist()))))
     if bad:
         raise DomainError(f"cell tags {bad} are not pore (1), separator (2), CBD (3) or a "
@@ -106,8 +118,8 @@ def build_domains(tm, *, cbd_reactive: bool = False) -> Domains:
 
     def sub(mask):
         # owned and ghost cells: interface facets on rank boundaries need both sides
-        sm, emap, _, _ = dmesh.create_submesh(msh, tdim, cells[mask])
-        return sm, emap
+        sm, emap, vmap, _ = dmesh.create_submesh(msh, tdim, cells[mask])
+        return sm, emap, vmap
 
     is_elec = np.isin(region, (R_PORE, R_SEP, R_CBD))
     electrolyte = sub(is_elec)
@@ -137,7 +149,7 @@ def build_domains(tm, *, cbd_reactive: bool = False) -> Domains:
     ids = sorted(int(k) for k in tm.particles) if tm.particles else sorted(
         set().union(*comm.allgather(set(np.unique(particle[particle >= 0]).tolist()))))
     return Domains(msh, regions, particle, electrolyte, conductor, active, interface, ft, cc,
-                   ids)
+                   ids, frac)
 
 
 __all__ = ["AM_CONTACT", "COUNTER_ELECTRODE", "Domains", "DomainError", "build_domains"]

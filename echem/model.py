@@ -92,6 +92,14 @@ class NewmanModel:
         sigma_cbd = float(p["CBD bulk conductivity [S.m-1]"]) * (1 - eps_n) ** b_cbd
         self.sigma = dg0({R_AM: float(p["Active material conductivity [S.m-1]"]),
                           R_CBD: sigma_cbd}, "sigma_s")
+        if dom.cbd_fraction is not None:
+            # a cell partly filled with CBD (fraction f): the CBD and the free pore side by
+            # side (parallel mixing), which gives the full CBD values at f = 1
+            cbd = reg == R_CBD
+            f = dom.cbd_fraction[cbd]
+            self.eps.x.array[cbd] = 1 - f * (1 - eps_n)
+            self.brug.x.array[cbd] = 1 - f + f * eps_n**b_cbd
+            self.sigma.x.array[cbd] = f * sigma_cbd
         # reactive-area factor on the AM side (voxel meshes: smooth/staircase area)
         self.area = fem.Function(Q0, name="area_factor")
         self.area.x.array[:] = 1.0
@@ -174,16 +182,16 @@ class NewmanModel:
         self.one_psi = fem.Function(self.V["psi"])
         self.one_psi.x.array[:] = 1.0
 
-        # psi = 0 on the current collector
+        # psi = 0 on the current collector: the conductor's vertices on its tagged facets
         Vs = self.V["psi"]
+        msh.topology.create_connectivity(2, 0)
+        f2v = msh.topology.connectivity(2, 0)
+        cc = np.asarray(dom.cc_facets, dtype=np.int32)
+        verts = np.unique(f2v.array.reshape(-1, 3)[cc]) if len(cc) else np.zeros(0, np.int32)
+        sub_verts = dom.conductor[2].sub_topology_to_topology(verts.astype(np.int32), True)
         sub = dom.conductor[0]
-        sub.topology.create_connectivity(2, 3)
-        from dolfinx import mesh as dmesh
-
-        zmin = float(msh.comm.allreduce(msh.geometry.x[:, 2].min(), op=_min_op()))
-        hz = 1e-9 * float(msh.comm.allreduce(np.ptp(msh.geometry.x[:, 2]), op=_max_op()))
-        cc_sub = dmesh.locate_entities_boundary(sub, 2, lambda X: np.abs(X[2] - zmin) < hz)
-        cc_dofs = fem.locate_dofs_topological(Vs, 2, cc_sub)
+        sub.topology.create_connectivity(0, 3)
+        cc_dofs = fem.locate_dofs_topological(Vs, 0, sub_verts[sub_verts >= 0])
         self.bcs = [fem.dirichletbc(0.0, cc_dofs, Vs)]
 
 
@@ -203,18 +211,6 @@ def _fun(value, c, T, m):
 
 def _fun1(value, c, m):
     return value(c, m) if callable(value) else value
-
-
-def _min_op():
-    from mpi4py import MPI
-
-    return MPI.MIN
-
-
-def _max_op():
-    from mpi4py import MPI
-
-    return MPI.MAX
 
 
 __all__ = ["ModelOptions", "NewmanModel"]

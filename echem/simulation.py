@@ -62,10 +62,10 @@ class Simulation:
         t0 = time.perf_counter()
         mo = model_options or ModelOptions()
         self.dom = build_domains(tm, cbd_reactive=mo.cbd_reactive)
-        corr = None
-        if tm.report.get("route") == "voxel":
-            corr = {int(k): float(v["area_correction"])
-                    for k, v in tm.report.get("particles", {}).items()}
+        # meshes whose interfaces miss area (voxel staircases, CGAL's filled wedges) say by
+        # how much, per particle
+        corr = {int(k): float(v["area_correction"])
+                for k, v in tm.report.get("particles", {}).items() if "area_correction" in v}
         self.model = NewmanModel(self.dom, params, mo, area_correction=corr)
         m = self.model
         one = fem.Constant(tm.mesh, 1.0)

@@ -180,15 +180,16 @@ def _characterize(source, output, voxel_size=None, directions="z", nanoporosity=
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for mesh.xdmf (mesh, cell and facet tags, CBD fraction) and "
                    "mesh.json (particles, quality report).")
-@click.option("--route", type=click.Choice(["spheres", "voxel"]), default=None,
+@click.option("--route", type=click.Choice(["spheres", "voxel", "cgal"]), default=None,
               help="spheres: conformal OpenCASCADE mesh of the AM spheres (default for .h5); "
-                   "voxel: 6 tetrahedra per voxel (default for images).")
+                   "voxel: 6 tetrahedra per voxel (default for images); cgal: graded "
+                   "conformal CGAL mesh of the (rasterised) labels, for dense packings.")
 @click.option("--size", type=float, default=0.8e-6, show_default=True,
-              help="spheres: element size near AM surfaces, m.")
+              help="spheres: element size near AM surfaces; cgal: surface size, m.")
 @click.option("--bulk-size", type=float, default=3e-6, show_default=True,
-              help="spheres: element size far from AM surfaces, m.")
+              help="spheres: element size far from AM surfaces; cgal: largest cell, m.")
 @click.option("--refine", type=float, default=1.0, show_default=True,
-              help="spheres: divide both sizes by this (convergence studies).")
+              help="spheres, cgal: divide both sizes by this (convergence studies).")
 @click.option("--voxel-size", type=float, default=None,
               help="voxel: voxel edge, m (images: required; .h5: default 0.5e-6).")
 @click.option("--nanoporosity", type=float, default=0.5, show_default=True,
@@ -201,7 +202,14 @@ def mesh(source: Path, output: Path, route, size, bulk_size, refine, voxel_size,
     mpirun: gmsh on rank 0, the mesh distributed."""
     from mpi4py import MPI
 
-    from meshing import MeshingError, SizeOptions, build_mesh, build_voxel_mesh
+    from meshing import (
+        CGALOptions,
+        MeshingError,
+        SizeOptions,
+        build_cgal_mesh,
+        build_mesh,
+        build_voxel_mesh,
+    )
 
     from .provenance import write_info
 
@@ -218,6 +226,14 @@ def mesh(source: Path, output: Path, route, size, bulk_size, refine, voxel_size,
                             root=0)
             tm = build_mesh(ms, comm, separator_thickness=separator,
                             size=SizeOptions(size, bulk_size, refine), progress=say)
+        elif route == "cgal":
+            src = comm.bcast(on_rank0(click.get_current_context().obj, _load_structure, source)
+                             if is_h5 else on_rank0(click.get_current_context().obj,
+                                                    _load_image, source, voxel_size,
+                                                    nanoporosity), root=0)
+            tm = build_cgal_mesh(src, comm, separator_thickness=separator,
+                                 options=CGALOptions(size, bulk_size, refine=refine),
+                                 progress=say)
         else:
             image = comm.bcast(on_rank0(click.get_current_context().obj, _load_image, source,
                                         voxel_size, nanoporosity), root=0)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+ROUTES = ("voxel", "spheres", "cgal")
+
 
 class ConfigError(ValueError):
     pass
@@ -23,7 +25,7 @@ class ConfigError(ValueError):
 SCHEMA = {
     "structure": {"kind", "recipe", "seed", "radius_um", "box_um", "thickness_um", "counts",
                   "spacing_um", "path"},
-    "mesh": {"route", "voxel_size_um", "size_um", "bulk_size_um", "separator_um"},
+    "mesh": {"route", "voxel_size_um", "size_um", "bulk_size_um", "separator_um", "mesh_cbd"},
     "parameters": {"active_material", "electrolyte", "values"},
     "model": {"cbd_reactive"},
     "experiment": {"c_rate", "current_density_mA_cm2", "cutoff_V", "report_dod", "fields_dod"},
@@ -68,8 +70,8 @@ class RunConfig:
             raise ConfigError(f"unknown structure kind {kind!r}; known: {list(KINDS)}"
                               + (f"; did you mean {close[0]!r}?" if close else ""))
         route = data.get("mesh", {}).get("route", "voxel")
-        if route not in ("voxel", "spheres"):
-            raise ConfigError(f"mesh route must be 'voxel' or 'spheres', got {route!r}")
+        if route not in ROUTES:
+            raise ConfigError(f"mesh route must be one of {list(ROUTES)}, got {route!r}")
         ex = data.get("experiment", {})
         if "c_rate" in ex and "current_density_mA_cm2" in ex:
             raise ConfigError("[experiment]: give c_rate or current_density_mA_cm2, not both")
@@ -145,13 +147,19 @@ def build_structure(cfg: RunConfig, progress=None):
 
 
 def build_tagged_mesh(ms, cfg: RunConfig, comm, progress=None):
-    from meshing import SizeOptions, build_mesh, build_voxel_mesh
+    from meshing import CGALOptions, SizeOptions, build_cgal_mesh, build_mesh, build_voxel_mesh
 
     m = cfg.mesh
     sep = m.get("separator_um", 12.0) * 1e-6
-    if m.get("route", "voxel") == "spheres":
+    route = m.get("route", "voxel")
+    if route == "spheres":
         size = SizeOptions(m.get("size_um", 0.8) * 1e-6, m.get("bulk_size_um", 3.0) * 1e-6)
         return build_mesh(ms, comm, separator_thickness=sep, size=size, progress=progress)
+    if route == "cgal":
+        opt = CGALOptions(m.get("size_um", 1.5) * 1e-6, m.get("bulk_size_um", 4.0) * 1e-6,
+                          mesh_cbd=bool(m.get("mesh_cbd", False)))
+        return build_cgal_mesh(ms, comm, separator_thickness=sep, options=opt,
+                               progress=progress)
     image = ms.rasterize(m.get("voxel_size_um", 1.0) * 1e-6) if comm.rank == 0 else None
     image = comm.bcast(image, root=0)
     return build_voxel_mesh(image, comm, separator_thickness=sep, progress=progress)

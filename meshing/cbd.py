@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from mesostructure import AM, PORE, Microstructure
+from mesostructure import AM, CBD, PORE, Microstructure, VoxelImage
 
 # barycentric sample points: centroid, 4 points towards the vertices, 6 edge midpoints' mix
 _BARY = np.array([[0.25, 0.25, 0.25, 0.25]]
@@ -21,17 +21,18 @@ _BARY = np.array([[0.25, 0.25, 0.25, 0.25]]
                     for a in range(4) for b in range(a + 1, 4)])
 
 
-def cbd_fraction_per_cell(ms: Microstructure, cell_vertices: np.ndarray,
+def cbd_fraction_per_cell(source: Microstructure | VoxelImage, cell_vertices: np.ndarray,
                           voxel_size: float = 0.2e-6) -> np.ndarray:
     """Fraction of each tetrahedron (n, 4, 3) in the CBD, sampled at 11 points per cell on a
-    raster of ``voxel_size``."""
-    img = ms.rasterize(voxel_size)
-    cbd = img.phase == 2
+    raster of ``voxel_size`` (a microstructure) or on the image itself."""
+    img = source.rasterize(voxel_size) if isinstance(source, Microstructure) else source
+    periodic = source.periodic if isinstance(source, Microstructure) else (False,) * 3
+    cbd = img.phase == CBD
     pts = np.einsum("sk,nkd->nsd", _BARY, cell_vertices)
     idx = np.floor(pts / img.spacing).astype(np.int64)
     shape = np.array(img.shape)
     for a in range(3):  # periodic axes wrap (the mesh may be shifted), others clip
-        idx[..., a] = np.mod(idx[..., a], shape[a]) if ms.periodic[a] else \
+        idx[..., a] = np.mod(idx[..., a], shape[a]) if periodic[a] else \
             np.clip(idx[..., a], 0, shape[a] - 1)
     inside = cbd[idx[..., 0], idx[..., 1], idx[..., 2]]
     return inside.mean(axis=1)

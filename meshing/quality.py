@@ -7,6 +7,7 @@ import numpy as np
 
 from .gmsh_model import INTERFACE_TAG_OFFSET, PARTICLE_TAG_OFFSET, PORE, SEPARATOR
 from .repair import Pieces
+from .voxel_mesh import CBD_TAG
 
 
 def _node_table(gmsh):
@@ -209,11 +210,40 @@ def quality_report(gmsh, pieces: Pieces, box, separator_thickness: float,
         "n_nodes": int(len(gmsh.model.mesh.getNodes()[0])),
         "min_dihedral_deg": min_dihedral_deg(tets),
         "volume_m3": {"pore": volumes.get(PORE, 0.0), "separator": volumes.get(SEPARATOR, 0.0),
-                      "am": am_mesh},
+                      "cbd": volumes.get(CBD_TAG, 0.0), "am": am_mesh},
         "volume_analytic_m3": {"separator": float(box[0] * box[1] * separator_thickness) * v3,
                                "electrode_box": electrode},
-        "electrode_volume_error": abs(volumes.get(PORE, 0.0) + am_mesh - electrode) / electrode,
+        "electrode_volume_error": abs(volumes.get(PORE, 0.0) + volumes.get(CBD_TAG, 0.0)
+                                      + am_mesh - electrode) / electrode,
         "max_particle_volume_error": max(rel) if rel else 0.0,
         "max_particle_interface_area_error": max(rel_a) if rel_a else 0.0,
         "particles": {str(k): v for k, v in particles.items()},
     }
+
+
+def image_report(gmsh, unit: float = 1.0) -> dict:
+    """Figures of a meshed label image (no analytic reference): cells, nodes, min dihedral
+    angle, phase volumes, per-particle volume and electrolyte interface area."""
+    v3, a2 = unit**3, unit**2
+    nodes = _node_table(gmsh)
+    volumes, all_tets, particles = {}, [], {}
+    for dim, tag in gmsh.model.getPhysicalGroups(3):
+        t = _tets(gmsh, (dim, tag), nodes)
+        all_tets.append(t)
+        volumes[tag] = float(tet_volumes(t).sum()) * v3
+    surfaces = {tag for _, tag in gmsh.model.getPhysicalGroups(2)}
+    for tag, vol in volumes.items():
+        if tag >= PARTICLE_TAG_OFFSET:
+            pid = tag - PARTICLE_TAG_OFFSET
+            itag = INTERFACE_TAG_OFFSET + pid
+            tri = _tets(gmsh, (2, itag), nodes) if itag in surfaces else np.zeros((0, 3, 3))
+            particles[str(pid)] = {"volume_mesh_m3": vol,
+                                   "interface_area_mesh_m2": float(triangle_areas(tri).sum())
+                                   * a2}
+    tets = np.concatenate(all_tets)
+    return {"n_cells": int(len(tets)), "n_nodes": int(len(gmsh.model.mesh.getNodes()[0])),
+            "min_dihedral_deg": min_dihedral_deg(tets),
+            "volume_m3": {"pore": volumes.get(PORE, 0.0), "separator": volumes.get(SEPARATOR, 0.0),
+                          "cbd": volumes.get(CBD_TAG, 0.0),
+                          "am": sum(v["volume_mesh_m3"] for v in particles.values())},
+            "particles": particles}

@@ -12,6 +12,7 @@ import numpy as np
 from mesostructure import Microstructure, VoxelImage
 
 from .cbd import cbd_fraction_per_cell, isolated_in_image, isolated_particles
+from .cgal_mesh import CGALOptions, mesh_image
 from .gmsh_model import (
     INTERFACE_TAG_OFFSET,
     PARTICLE_TAG_OFFSET,
@@ -20,8 +21,8 @@ from .gmsh_model import (
     SizeOptions,
     build_model,
 )
-from .quality import quality_report
-from .repair import RepairOptions, repair_spheres
+from .quality import analytic_particle, image_report, quality_report
+from .repair import Pieces, RepairOptions, repair_spheres
 from .voxel_mesh import CBD_TAG, add_to_gmsh, cell_labels, voxel_report
 
 UNIT = 1e-6  # gmsh works in micrometres; the dolfinx mesh is in metres
@@ -147,12 +148,87 @@ def build_voxel_mesh(image: VoxelImage, comm, *, separator_thickness: float = 12
         return particles, report
 
     tm = _mesh_on_rank0(comm, make, UNIT, say)
+    tm.cbd_fraction = _tag_fraction(tm, CBD_TAG)
+    return tm
+
+
+def build_cgal_mesh(source: Microstructure | VoxelImage, comm, *,
+                    separator_thickness: float = 12e-6, options: CGALOptions | None = None,
+                    progress: Callable[[str], None] | None = None) -> TaggedMesh:
+    """Mesh a microstructure (rasterised at ``options.raster_step()``) or a label image with
+    CGAL on rank 0 (graded, conformal; see ``cgal_mesh``) and distribute it over ``comm``.
+    A microstructure's interfaces are projected onto its spheres. The CBD counts as pore and is
+    carried as a per-cell fraction or, with ``options.mesh_cbd``, is meshed as its own region
+    (tag 3)."""
+    options = options or CGALOptions()
+    say = progress or (lambda msg: None)
+    is_ms = isinstance(source, Microstructure)
+
+    def make(gmsh):
+        if separator_thickness < 0:
+            raise MeshingError("the separator thickness must be >= 0")
+        image = source.rasterize(options.raster_step()) if is_ms else source
+        spheres = None
+        if is_ms:
+            from .repair import unfold_periodic
+
+            spheres = unfold_periodic(source.particles.centres, source.particles.radii,
+                                      source.particle_ids, source.box, source.periodic)
+        volume_ref = None
+        if is_ms:
+            pieces = Pieces(*spheres[:2], spheres[2], spheres[1]).scaled(1.0 / UNIT)
+            box_um = source.box / UNIT
+            volume_ref = {int(k): analytic_particle(pieces, int(k), box_um)[0] * UNIT**3
+                          for k in np.unique(pieces.particle_ids)}
+        report = mesh_image(gmsh, image.phase, image.particle, image.spacing,
+                            separator_thickness, options, UNIT, spheres, volume_ref, say)
+        if is_ms:
+            report = {**quality_report(gmsh, pieces, box_um, separator_thickness / UNIT,
+                                       unit=UNIT), **report}
+            # wedges thinner than about a voxel around contacts become contacts (their
+            # interface is lost); the solver restores each particle's analytic reactive area
+            # (the solver scales the reaction on its interface with the electrolyte)
+            for k, rec in report["particles"].items():
+                a = report["particle_surface_m2"].get(int(k), 0.0)
+                rec["surface_mesh_m2"] = a
+                rec["area_correction"] = rec["interface_area_analytic_m2"] / a if a > 0 else 1.0
+        else:
+            report = {**image_report(gmsh, UNIT), **report}
+            # reference: the marching-cubes area of each particle's surface towards pore or CBD
+            from mesostructure.surfaces import particle_areas
+
+            for k, mc in particle_areas(image).items():
+                rec = report["particles"].get(str(k))
+                a = report["particle_surface_m2"].get(int(k), 0.0)
+                if rec is not None and a > 0:
+                    smooth = mc["surface_m2"] - mc["am_contact_m2"]
+                    rec.update(surface_mesh_m2=a, surface_marching_cubes_m2=smooth,
+                               area_correction=smooth / a)
+        report["isolated_particles"] = isolated_in_image(image.phase, image.particle) \
+            if image.particle is not None else []
+        report["repair"] = {"lateral_shift_m": [0.0, 0.0]}
+        particles = {int(k): {"tag": PARTICLE_TAG_OFFSET + int(k),
+                              "interface_tag": INTERFACE_TAG_OFFSET + int(k)}
+                     for k in report["particles"]}
+        return particles, report
+
+    tm = _mesh_on_rank0(comm, make, UNIT, say)
+    if options.mesh_cbd:
+        tm.cbd_fraction = _tag_fraction(tm, CBD_TAG)
+    else:
+        say("CBD fraction per cell")
+        tm.cbd_fraction = _cbd_function(tm, source)
+    return tm
+
+
+def _tag_fraction(tm: TaggedMesh, tag: int):
+    """DG0 function: 1 on the cells tagged ``tag``, 0 elsewhere."""
     from dolfinx import fem
 
-    tm.cbd_fraction = fem.Function(fem.functionspace(tm.mesh, ("DG", 0)), name="cbd_fraction")
-    tm.cbd_fraction.x.array[tm.cell_tags.find(CBD_TAG)] = 1.0
-    tm.cbd_fraction.x.scatter_forward()
-    return tm
+    f = fem.Function(fem.functionspace(tm.mesh, ("DG", 0)), name="cbd_fraction")
+    f.x.array[tm.cell_tags.find(tag)] = 1.0
+    f.x.scatter_forward()
+    return f
 
 
 def _isolated_in_image(image: VoxelImage, labels) -> list[int]:
@@ -214,8 +290,9 @@ def _check_all_meshed(gmsh) -> None:
             f"try a smaller --size or larger repair gaps")
 
 
-def _cbd_function(tm: TaggedMesh, ms: Microstructure):
-    """DG0 function: CBD volume fraction of each pore cell (0 elsewhere)."""
+def _cbd_function(tm: TaggedMesh, source: Microstructure | VoxelImage):
+    """DG0 function: CBD volume fraction of each pore cell (0 elsewhere), sampled from the
+    microstructure's primitives or from the image's CBD voxels."""
     from dolfinx import fem
 
     V = fem.functionspace(tm.mesh, ("DG", 0))
@@ -226,7 +303,7 @@ def _cbd_function(tm: TaggedMesh, ms: Microstructure):
         dofs = geo.dofmaps[0][pore][:, :4]
         # the mesh may be shifted laterally against the structure (periodic, see repair)
         shift = np.array(tm.report["repair"]["lateral_shift_m"] + [0.0])
-        f.x.array[pore] = cbd_fraction_per_cell(ms, geo.x[dofs] - shift)
+        f.x.array[pore] = cbd_fraction_per_cell(source, geo.x[dofs] - shift)
     f.x.scatter_forward()
     return f
 

@@ -154,11 +154,15 @@ def add_to_gmsh(gmsh, labels: np.ndarray, spacing: np.ndarray) -> None:
     pts = np.stack(np.meshgrid(np.arange(nx + 1), np.arange(ny + 1), np.arange(nz + 1),
                                indexing="ij"), axis=-1)
     # node index i + (nx+1)(j + (ny+1)k): x fastest
-    xyz = (np.transpose(pts, (2, 1, 0, 3)).reshape(-1, 3) * spacing).ravel()
-    tets, tet_tags = tetrahedra(labels)
-    tris, tri_tags = facet_tags(labels)
+    xyz = np.transpose(pts, (2, 1, 0, 3)).reshape(-1, 3) * spacing
+    add_discrete_mesh(gmsh, xyz, *tetrahedra(labels), *facet_tags(labels))
+
+
+def add_discrete_mesh(gmsh, xyz, tets, tet_tags, tris, tri_tags) -> None:
+    """A discrete gmsh model of a tetrahedral mesh (nodes (n, 3), 0-based connectivity) with one
+    physical group per non-zero tag."""
     holder = gmsh.model.addDiscreteEntity(3)
-    gmsh.model.mesh.addNodes(3, holder, np.arange(1, len(xyz) // 3 + 1), xyz)
+    gmsh.model.mesh.addNodes(3, holder, np.arange(1, len(xyz) + 1), np.ravel(xyz))
     next_el = 1
     # gmsh element types: 4 = 4-node tetrahedron, 2 = 3-node triangle
     for dim, gmsh_type, elems, tags in ((3, 4, tets, tet_tags), (2, 2, tris, tri_tags)):
