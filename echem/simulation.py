@@ -112,6 +112,22 @@ class Simulation:
         self.model.I_app.value = current_A
         self.potentials.solve()
 
+    def _pass_marks(self, loop, results, writer, I, t0, t1, states):
+        """Report the DoD marks passed between ``t0`` and ``t1`` (the step's two ends, with the
+        particle states ``states`` there): particles interpolated linearly in time to each
+        mark; fields written at ``t1``."""
+        ex = self.experiment
+        q = I / self.usable_capacity_C  # DoD per second
+        marks = loop.dod_marks
+        while marks and q * t1 >= marks[0] - 1e-12:
+            mark = marks.pop(0)
+            if mark in ex.report_dod:
+                w = (mark - q * t0) / (q * (t1 - t0))
+                results.snapshot(mark, states=[(1 - w) * a + w * b
+                                               for a, b in zip(*states, strict=True)])
+            if writer is not None and mark in ex.field_dod:
+                writer.write(t1)
+
     def _snapshot(self):
         return ({k: f.x.array.copy() for k, f in self.model.u.items()},
                 float(self.model.Vcc.value))
@@ -227,6 +243,9 @@ class Simulation:
                 m.Vcc.value = V_old + frac * (V_new - V_old)
                 results.record(t + frac * dt, I, float(m.Vcc.value), I * (t + frac * dt),
                                self._mean_x(), self.cc_area_m2, self.am_mass_g)
+                # report marks passed within this last, partial step
+                self._pass_marks(loop, results, writer, I, t, t + frac * dt,
+                                 (states[1], self.probe.stoichiometry()))
                 break
             t = t_new
             for k in ("ce", "x"):
@@ -234,19 +253,8 @@ class Simulation:
             results.record(t, I, V_new, I * t, self._mean_x(), self.cc_area_m2,
                            self.am_mass_g)
             results.accumulate_reaction(self.probe.reaction(), dt)
-            dod = I * t / self.usable_capacity_C
-            marks = loop.dod_marks
             states = (states[1], self.probe.stoichiometry())
-            while marks and dod >= marks[0]:
-                mark = marks.pop(0)
-                if mark in ex.report_dod:
-                    # linear in time between the two last states: the particles at `mark`
-                    w = (mark - I * (t - dt) / self.usable_capacity_C) / (dt * I
-                                                                           / self.usable_capacity_C)
-                    results.snapshot(mark, states=[(1 - w) * a + w * b
-                                            for a, b in zip(*states, strict=True)])
-                if writer is not None and mark in ex.field_dod:
-                    writer.write(t)
+            self._pass_marks(loop, results, writer, I, t - dt, t, states)
             # next step
             grow = to.growth if rep.iterations <= to.easy_iterations else 1.0
             dV = abs(V_new - V_old)

@@ -100,3 +100,20 @@ def test_a_full_electrode_ends_the_run_exactly_full(wired_mesh):
     assert res.stop_reason == "stoichiometry_bound", res.stop_message
     assert res.stoichiometry_mean[-1] == pytest.approx(X_FULL, abs=1e-9)
     assert max(res.stoichiometry_mean) <= X_FULL + 1e-9
+
+
+def test_a_mark_inside_the_last_partial_step_is_reported(wired_mesh):
+    """The cut-off falls inside the last step; a DoD mark between that step's start and the
+    cut-off is reported, interpolated like the others (one particle holds all the lithium, so
+    its SOD at the mark is the mark)."""
+    ex = dict(c_rate=5.0, cutoff_V=3.75)
+    first = Simulation(wired_mesh, parameter_set(), Discharge(**ex, report_dod=()))
+    res = first.run()
+    assert res.stop_reason == "cutoff"
+    dod = np.asarray(res.time_s) * res.current_A[-1] / first.usable_capacity_C
+    mark = round(0.5 * (dod[-2] + dod[-1]), 3)
+    assert dod[-2] < mark < dod[-1]
+    again = Simulation(wired_mesh, parameter_set(), Discharge(**ex, report_dod=(mark,))).run()
+    label = f"dod{round(100 * mark):d}"
+    assert again.time_s == res.time_s  # the marks do not change the stepping
+    assert again.sod(again.particle_states[label])[0] == pytest.approx(mark, abs=1e-6)
