@@ -310,7 +310,8 @@ def _demo_mesh(output: Path) -> None:
         click.echo(f"mesh: {tm.report['n_cells']} cells in {output / 'mesh'}/")
 
 
-from . import cli_echem  # noqa: E402,F401  (registers discharge and run)
+# the other command groups register themselves on import
+from . import cli_echem, cli_manufacture  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

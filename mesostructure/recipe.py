@@ -326,12 +326,16 @@ def parse_recipe(data: dict) -> Recipe:
     return recipe
 
 
-def load_recipe(path: str | Path) -> Recipe:
+def read_toml(path: str | Path) -> dict:
+    """A recipe file's table; a missing file or invalid TOML is a clear error."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no recipe at {path}")
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"{path.name} is not valid TOML: {e}") from None
-    return parse_recipe(data)
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    return parse_recipe(read_toml(path))

