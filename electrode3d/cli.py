@@ -311,7 +311,7 @@ def _demo_mesh(output: Path) -> None:
 
 
 # the other command groups register themselves on import
-from . import cli_echem, cli_manufacture, cli_surrogate  # noqa: E402,F401
+from . import cli_echem, cli_manufacture, cli_study, cli_surrogate  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

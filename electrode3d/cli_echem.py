@@ -76,102 +76,17 @@ def discharge(mesh_dir, output, c_rate, current_density, cutoff, active_material
         tm = TaggedMesh.load(mesh_dir, comm)
     except (FileNotFoundError, KeyError, RuntimeError) as e:
         raise _Failure(f"cannot read the mesh in {mesh_dir}: {e}") from None
-    run_discharge(tm, output, c_rate=c_rate, current_density_mA_cm2=current_density,
-                  cutoff=cutoff, active_material=active_material, electrolyte=electrolyte,
-                  values=_parse_values(values), cbd_reactive=cbd_reactive, linear=linear,
-                  report_dod=_dods(report_dod), fields_dod=_dods(fields_dod),
-                  inputs={"mesh": str(mesh_dir)}, checkpoint_every_s=checkpoint_every,
-                  resume=not fresh)
+    from .pipeline import RunError, run_discharge
 
-
-def run_discharge(tm, output: Path, *, c_rate=None, current_density_mA_cm2=None, cutoff=3.0,
-                  active_material="NMC811_ORegan2022", electrolyte="Nyman2008", values=None,
-                  cbd_reactive=False, linear="mumps", report_dod=(0.25, 0.5, 0.75),
-                  fields_dod=(0.5,), inputs=None, checkpoint_every_s=300.0, resume=True):
-    """Set up and run one discharge, write its results (rank 0) and echo a summary. The
-    state is checkpointed in ``output/checkpoint`` and resumed from there (``resume``)."""
-    from echem import (
-        CheckpointError,
-        CheckpointOptions,
-        Discharge,
-        ExperimentError,
-        ModelOptions,
-        ParameterError,
-        Simulation,
-        SolverOptions,
-        parameter_set,
-    )
-    from echem.domains import DomainError
-
-    from .provenance import versions
-
-    comm = tm.mesh.comm
-    t0 = time.perf_counter()
     try:
-        params = parameter_set(active_material, electrolyte).update(values or {})
-        if current_density_mA_cm2 is not None:
-            ex = Discharge.from_mA_cm2(current_density_mA_cm2, cutoff_V=cutoff,
-                                       report_dod=report_dod, field_dod=fields_dod)
-        else:
-            ex = Discharge(c_rate=c_rate, cutoff_V=cutoff, report_dod=report_dod,
-                           field_dod=fields_dod)
-        sim = Simulation(tm, params, ex, model_options=ModelOptions(cbd_reactive=cbd_reactive),
-                         solver_options=SolverOptions(linear=linear),
-                         callback=_step_printer(comm.rank))
-    except (ParameterError, ExperimentError, DomainError, ValueError) as e:
+        run_discharge(tm, output, c_rate=c_rate, current_density_mA_cm2=current_density,
+                      cutoff=cutoff, active_material=active_material, electrolyte=electrolyte,
+                      values=_parse_values(values), cbd_reactive=cbd_reactive, linear=linear,
+                      report_dod=_dods(report_dod), fields_dod=_dods(fields_dod),
+                      inputs={"mesh": str(mesh_dir)}, checkpoint_every_s=checkpoint_every,
+                      resume=not fresh, echo=click.echo, progress=_progress)
+    except RunError as e:
         raise _Failure(str(e)) from None
-    d = sim.describe()
-    if comm.rank == 0:
-        click.echo(f"{d['dofs_total']} unknowns on {comm.size} rank(s); usable capacity "
-                   f"{d['usable_capacity_mAh_cm2']:.4f} mAh/cm2; I = {d['current_A']:.4e} A "
-                   f"({d['c_rate']:.3g}C, {d['current_density_A_m2'] / 10:.4g} mA/cm2)")
-    try:
-        res = sim.run(fields_dir=Path(output) / "fields" if fields_dod else None,
-                      checkpoint=CheckpointOptions(Path(output) / "checkpoint",
-                                                   every_s=checkpoint_every_s, resume=resume))
-    except CheckpointError as e:
-        raise _Failure(str(e)) from None
-    info = {"command": "discharge", "inputs": {**(inputs or {}), "parameters":
-                                               params.as_json(),
-                                               "experiment": ex.describe(),
-                                               "cbd_reactive": cbd_reactive,
-                                               "linear": linear},
-            "versions": versions() | _echem_versions(), "wall_time_total_s":
-                time.perf_counter() - t0, "mesh_report": _mesh_summary(tm.report)}
-    res.write(output, comm, extra_info=info)
-    if comm.rank == 0:
-        s = res.summary()
-        click.echo(f"{s['stop_reason']}: {s['capacity_mAh_cm2']:.4f} mAh/cm2, "
-                   f"{s['capacity_mAh_g']:.1f} mAh/g at {s['final_voltage_V']:.3f} V after "
-                   f"{s['time_s']:.0f} s; wrote {output}")
-    return res
-
-
-def _step_printer(rank: int):
-    def show(step):
-        if rank != 0:
-            return
-        _progress(f"step {step.step}: t {step.time_s:.1f} s, V {step.voltage_V:.4f}, "
-                  f"{step.capacity_mAh_cm2:.4f} mAh/cm2, {step.newton_iterations} Newton its")
-    return show
-
-
-def _mesh_summary(report: dict) -> dict:
-    keys = ("route", "n_cells", "min_dihedral_deg", "volume_m3", "isolated_particles",
-            "separator_thickness_m", "voxel_size_m")
-    return {k: report[k] for k in keys if k in report}
-
-
-def _echem_versions() -> dict:
-    from importlib import metadata
-
-    out = {}
-    for name in ("fenics-dolfinx", "dolfinx-solver-real", "petsc4py", "mpi4py", "gmsh"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 @main.command()
@@ -196,20 +111,19 @@ def demo_config_path() -> Path:
 
 
 def run_pipeline(config: Path | None, output: Path, resume: bool = True):
-    import json
-
     from mpi4py import MPI
 
     from meshing import MeshingError
 
-    from .parallel import RankFailure, on_rank0
+    from .parallel import RankFailure
     from .pipeline import (
         ConfigError,
         RunConfig,
-        build_structure,
-        build_tagged_mesh,
-        discharge_energy_mWh_cm2,
-        peukert_fit,
+        RunError,
+        discharge_options,
+        prepare_electrode,
+        rate_sweep,
+        run_discharge,
     )
     from .provenance import write_info
 
@@ -220,53 +134,22 @@ def run_pipeline(config: Path | None, output: Path, resume: bool = True):
         cfg = RunConfig.load(path)
     except (ConfigError, OSError) as e:
         raise _Failure(f"{path}: {e}") from None
-
-    def make_structure():
-        output.mkdir(parents=True, exist_ok=True)
-        (output / "config.toml").write_text(path.read_text())
-        ms = build_structure(cfg, progress=_progress)
-        ms.save(output / "structure.h5")
-        return ms
-
     try:
-        ms = comm.bcast(on_rank0(comm if comm.size > 1 else None, make_structure), root=0)
-        tm = build_tagged_mesh(ms, cfg, comm, progress=_progress if comm.rank == 0 else None)
-    except (RankFailure, MeshingError, ConfigError, ValueError) as e:
+        _, tm = prepare_electrode(cfg, output, comm, path.read_text(), progress=_progress)
+        common = discharge_options(cfg, {"config": str(path)}, resume)
+        rates = cfg.sweep.get("c_rates")
+        if rates:
+            summary = rate_sweep(tm, output, rates, common, echo=click.echo,
+                                 progress=_progress)["fits"]
+        else:
+            ex = cfg.experiment
+            kw = ({"current_density_mA_cm2": ex["current_density_mA_cm2"]}
+                  if "current_density_mA_cm2" in ex else {"c_rate": ex.get("c_rate", 1.0)})
+            res = run_discharge(tm, output / "discharge", **kw, **common, echo=click.echo,
+                                progress=_progress)
+            summary = res.summary()
+    except (RankFailure, MeshingError, ConfigError, RunError, ValueError) as e:
         raise _Failure(str(e)) from None
-    tm.save(output / "mesh")
-    ex, par = cfg.experiment, cfg.parameters
-    rates = cfg.sweep.get("c_rates")
-    common = dict(cutoff=ex.get("cutoff_V", 3.0),
-                  active_material=par.get("active_material", "NMC811_ORegan2022"),
-                  electrolyte=par.get("electrolyte", "Nyman2008"),
-                  values=par.get("values", {}), cbd_reactive=cfg.model.get("cbd_reactive", False),
-                  linear=cfg.solver.get("linear", "mumps"),
-                  report_dod=tuple(ex.get("report_dod", (0.25, 0.5, 0.75))),
-                  fields_dod=tuple(ex.get("fields_dod", (0.5,))), inputs={"config": str(path)},
-                  resume=resume)
-    summary = {}
-    if rates:
-        rows = []
-        for c in rates:
-            res = run_discharge(tm, output / f"discharge_{c:g}C", c_rate=float(c), **common)
-            rows.append((float(c), res.capacity_mAh_cm2[-1], discharge_energy_mWh_cm2(res),
-                         res.stop_reason))
-        if comm.rank == 0:
-            with open(output / "rate_capability.csv", "w") as f:
-                f.write("c_rate,capacity_mAh_cm2,energy_mWh_cm2,stop_reason\n")
-                for r in rows:
-                    f.write(f"{r[0]:g},{r[1]:.8g},{r[2]:.8g},{r[3]}\n")
-            cur = [r[0] for r in rows]
-            summary = {"capacity": peukert_fit(cur, [r[1] for r in rows]),
-                       "energy": peukert_fit(cur, [r[2] for r in rows])}
-            (output / "rate_capability.json").write_text(json.dumps(summary, indent=2))
-            click.echo(f"rate capability: gamma (energy) {summary['energy']['gamma']:.3f}, "
-                       f"alpha {summary['energy']['alpha']:.3f}")
-    else:
-        kw = ({"current_density_mA_cm2": ex["current_density_mA_cm2"]}
-              if "current_density_mA_cm2" in ex else {"c_rate": ex.get("c_rate", 1.0)})
-        res = run_discharge(tm, output / "discharge", **kw, **common)
-        summary = res.summary()
     if comm.rank == 0:
         write_info(output / "info.json", "run", {"config": str(path), "ranks": comm.size}, t0,
                    summary)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,10 @@ ROUTES = ("voxel", "spheres", "cgal")
 
 class ConfigError(ValueError):
     pass
+
+
+class RunError(RuntimeError):
+    """A discharge that cannot be set up or resumed (bad parameters, experiment, checkpoint)."""
 
 
 SCHEMA = {
@@ -123,7 +128,7 @@ def sphere_lattice(radius_um: float = 5.0, counts=(2, 2, 3), spacing_um: float |
 
 
 def build_structure(cfg: RunConfig, progress=None):
-    from mesostructure import Microstructure, generate, load_recipe
+    from mesostructure import Microstructure, generate
 
     s = dict(cfg.structure)
     kind = s.pop("kind", "recipe")
@@ -134,16 +139,34 @@ def build_structure(cfg: RunConfig, progress=None):
                               s.get("spacing_um"))
     if kind == "file":
         return Microstructure.load(cfg.base / s["path"])
-    recipe = s.get("recipe", "default")
+    return generate(structure_recipe(cfg), progress=progress)
+
+
+def structure_recipe(cfg: RunConfig):
+    """The generator recipe of a ``kind = "recipe"`` structure, with the config's overrides:
+    ``seed``, ``box_um`` (lateral size) and ``thickness_um`` (e.g. a reduced-size electrode)."""
+    from mesostructure import RecipeError
+    from mesostructure.recipe import parse_recipe, read_toml
+
     from .cli import default_recipe_path
 
+    s = cfg.structure
+    recipe = s.get("recipe", "default")
     path = default_recipe_path() if recipe == "default" else cfg.base / recipe
-    rec = load_recipe(path)
+    data = read_toml(path)
+    box = dict(data.get("box", {}))
+    if "box_um" in s:
+        box["size_um"] = [float(s["box_um"])] * 2
+    if "thickness_um" in s:
+        box.pop("am_loading_mg_cm2", None)
+        box["thickness_um"] = float(s["thickness_um"])
+    data["box"] = box
     if "seed" in s:
-        import dataclasses
-
-        rec = dataclasses.replace(rec, seed=int(s["seed"]))
-    return generate(rec, progress=progress)
+        data["seed"] = int(s["seed"])
+    try:
+        return parse_recipe(data)
+    except RecipeError as e:
+        raise ConfigError(f"{path}: {e}") from None
 
 
 def build_tagged_mesh(ms, cfg: RunConfig, comm, progress=None):
@@ -180,7 +203,181 @@ def peukert_fit(currents, values) -> dict:
             "gamma": float(2.0 ** slope)}
 
 
+def energy_mWh_cm2(time_s, voltage_V, current_A, cc_area_m2: float) -> float:
+    """Discharge energy per current-collector area: the integral of V I dt."""
+    t, V, I = (np.asarray(a, float) for a in (time_s, voltage_V, current_A))  # noqa: E741
+    return float(np.trapezoid(V * I, t) / 3.6 / (cc_area_m2 * 1e4))
+
+
 def discharge_energy_mWh_cm2(res) -> float:
-    t, V, I = (np.asarray(a) for a in (res.time_s, res.voltage, res.current_A))
-    area_cm2 = res.info["cc_area_m2"] * 1e4
-    return float(np.trapezoid(V * I, t) / 3.6 / area_cm2)
+    return energy_mWh_cm2(res.time_s, res.voltage, res.current_A, res.info["cc_area_m2"])
+
+
+# ---- discharges --------------------------------------------------------------------------------
+
+def run_discharge(tm, output: Path, *, c_rate=None, current_density_mA_cm2=None, cutoff=3.0,
+                  active_material="NMC811_ORegan2022", electrolyte="Nyman2008", values=None,
+                  cbd_reactive=False, linear="mumps", report_dod=(0.25, 0.5, 0.75),
+                  fields_dod=(0.5,), inputs=None, checkpoint_every_s=300.0, resume=True,
+                  echo=None, progress=None):
+    """Set up and run one discharge of ``tm`` (collective), write its results (rank 0) to
+    ``output``; the state is checkpointed in ``output/checkpoint`` and resumed from there
+    (``resume``). ``echo(str)`` receives one-line summaries and ``progress(str)`` a line per
+    step, on rank 0 only. Raises RunError on every rank for bad inputs."""
+    from echem import (
+        CheckpointError,
+        CheckpointOptions,
+        Discharge,
+        ExperimentError,
+        ModelOptions,
+        ParameterError,
+        Simulation,
+        SolverOptions,
+        parameter_set,
+    )
+    from echem.domains import DomainError
+
+    from .provenance import versions
+
+    comm = tm.mesh.comm
+    say = echo if (echo is not None and comm.rank == 0) else (lambda _m: None)
+    t0 = time.perf_counter()
+    try:
+        params = parameter_set(active_material, electrolyte).update(values or {})
+        if current_density_mA_cm2 is not None:
+            ex = Discharge.from_mA_cm2(current_density_mA_cm2, cutoff_V=cutoff,
+                                       report_dod=report_dod, field_dod=fields_dod)
+        else:
+            ex = Discharge(c_rate=c_rate, cutoff_V=cutoff, report_dod=report_dod,
+                           field_dod=fields_dod)
+        sim = Simulation(tm, params, ex, model_options=ModelOptions(cbd_reactive=cbd_reactive),
+                         solver_options=SolverOptions(linear=linear),
+                         callback=_step_reporter(progress if comm.rank == 0 else None))
+    except (ParameterError, ExperimentError, DomainError, ValueError) as e:
+        raise RunError(str(e)) from None
+    d = sim.describe()
+    say(f"{d['dofs_total']} unknowns on {comm.size} rank(s); usable capacity "
+        f"{d['usable_capacity_mAh_cm2']:.4f} mAh/cm2; I = {d['current_A']:.4e} A "
+        f"({d['c_rate']:.3g}C, {d['current_density_A_m2'] / 10:.4g} mA/cm2)")
+    try:
+        res = sim.run(fields_dir=Path(output) / "fields" if fields_dod else None,
+                      checkpoint=CheckpointOptions(Path(output) / "checkpoint",
+                                                   every_s=checkpoint_every_s, resume=resume))
+    except CheckpointError as e:
+        raise RunError(str(e)) from None
+    info = {"command": "discharge", "inputs": {**(inputs or {}), "parameters":
+                                               params.as_json(),
+                                               "experiment": ex.describe(),
+                                               "cbd_reactive": cbd_reactive,
+                                               "linear": linear},
+            "versions": versions() | _echem_versions(), "wall_time_total_s":
+                time.perf_counter() - t0, "mesh_report": _mesh_summary(tm.report)}
+    res.write(output, comm, extra_info=info)
+    s = res.summary()
+    say(f"{s['stop_reason']}: {s['capacity_mAh_cm2']:.4f} mAh/cm2, "
+        f"{s['capacity_mAh_g']:.1f} mAh/g at {s['final_voltage_V']:.3f} V after "
+        f"{s['time_s']:.0f} s; wrote {output}")
+    return res
+
+
+def _step_reporter(progress):
+    if progress is None:
+        return None
+
+    def show(step):
+        progress(f"step {step.step}: t {step.time_s:.1f} s, V {step.voltage_V:.4f}, "
+                 f"{step.capacity_mAh_cm2:.4f} mAh/cm2, {step.newton_iterations} Newton its")
+    return show
+
+
+def _mesh_summary(report: dict) -> dict:
+    keys = ("route", "n_cells", "min_dihedral_deg", "volume_m3", "isolated_particles",
+            "separator_thickness_m", "voxel_size_m")
+    return {k: report[k] for k in keys if k in report}
+
+
+def _echem_versions() -> dict:
+    from importlib import metadata
+
+    out = {}
+    for name in ("fenics-dolfinx", "dolfinx-solver-real", "petsc4py", "mpi4py", "gmsh"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def discharge_options(cfg: RunConfig, inputs: dict | None = None, resume: bool = True) -> dict:
+    """The keyword arguments of ``run_discharge`` that a config fixes (all but the current)."""
+    ex, par = cfg.experiment, cfg.parameters
+    return dict(cutoff=ex.get("cutoff_V", 3.0),
+                active_material=par.get("active_material", "NMC811_ORegan2022"),
+                electrolyte=par.get("electrolyte", "Nyman2008"),
+                values=par.get("values", {}), cbd_reactive=cfg.model.get("cbd_reactive", False),
+                linear=cfg.solver.get("linear", "mumps"),
+                report_dod=tuple(ex.get("report_dod", (0.25, 0.5, 0.75))),
+                fields_dod=tuple(ex.get("fields_dod", (0.5,))), inputs=inputs or {},
+                resume=resume)
+
+
+def prepare_electrode(cfg: RunConfig, output: Path, comm, config_text: str | None = None,
+                      progress=None):
+    """Structure (built and written on rank 0, broadcast) and distributed mesh of ``cfg``,
+    saved as ``output/structure.h5`` and ``output/mesh/``; ``config_text`` is copied to
+    ``output/config.toml``. Errors are raised on every rank."""
+    from .parallel import on_rank0
+
+    def make_structure():
+        output.mkdir(parents=True, exist_ok=True)
+        if config_text is not None:
+            (output / "config.toml").write_text(config_text)
+        ms = build_structure(cfg, progress=progress)
+        ms.save(output / "structure.h5")
+        return ms
+
+    ms = comm.bcast(on_rank0(comm if comm.size > 1 else None, make_structure), root=0)
+    tm = build_tagged_mesh(ms, cfg, comm, progress=progress if comm.rank == 0 else None)
+    tm.save(output / "mesh")
+    return ms, tm
+
+
+def rate_sweep(tm, output: Path, c_rates, options: dict, *, current_density_1C=None,
+               echo=None, progress=None) -> dict:
+    """One discharge per C-rate in ``output/discharge_<C>C`` (finished ones are resumed from
+    their checkpoints, not recomputed); ``rate_capability.csv`` and ``.json`` (Peukert fits of
+    capacity and energy, paper 003 eq. 6) on rank 0. ``current_density_1C`` (mA/cm2) fixes the
+    current of 1C instead of the electrode's own usable capacity (to compare electrodes at equal
+    currents). Returns {"rows": [...], "fits": {...}} on every rank."""
+    comm = tm.mesh.comm
+    rows = []
+    for c in c_rates:
+        kw = ({"current_density_mA_cm2": float(c) * current_density_1C}
+              if current_density_1C is not None else {"c_rate": float(c)})
+        res = run_discharge(tm, output / f"discharge_{c:g}C", **kw, **options, echo=echo,
+                            progress=progress)
+        rows.append({"c_rate": float(c),
+                     "current_density_mA_cm2": res.info["current_density_A_m2"] / 10.0,
+                     "capacity_mAh_cm2": res.capacity_mAh_cm2[-1],
+                     "capacity_mAh_g": res.capacity_mAh_g[-1],
+                     "energy_mWh_cm2": discharge_energy_mWh_cm2(res),
+                     "stop_reason": res.stop_reason})
+    cur = [r["current_density_mA_cm2"] for r in rows]
+    fits = {}
+    if len(rows) >= 2:
+        fits = {"capacity": peukert_fit(cur, [r["capacity_mAh_cm2"] for r in rows]),
+                "energy": peukert_fit(cur, [r["energy_mWh_cm2"] for r in rows])}
+    if comm.rank == 0:
+        import json
+
+        with open(output / "rate_capability.csv", "w") as f:
+            f.write(",".join(rows[0]) + "\n")
+            for r in rows:
+                f.write(",".join(f"{v:.10g}" if isinstance(v, float) else str(v)
+                                 for v in r.values()) + "\n")
+        (output / "rate_capability.json").write_text(json.dumps(
+            {"current": "current density, mA/cm2", **fits}, indent=2))
+        if echo is not None and fits:
+            echo(f"rate capability: gamma (energy) {fits['energy']['gamma']:.3f}, "
+                 f"alpha {fits['energy']['alpha']:.3f}")
+    return {"rows": rows, "fits": fits}

@@ -202,8 +202,9 @@ def build_cgal_mesh(source: Microstructure | VoxelImage, comm, *,
                 a = report["particle_surface_m2"].get(int(k), 0.0)
                 if rec is not None and a > 0:
                     smooth = mc["surface_m2"] - mc["am_contact_m2"]
+                    # a particle of a voxel or two has no smooth surface: left uncorrected
                     rec.update(surface_mesh_m2=a, surface_marching_cubes_m2=smooth,
-                               area_correction=smooth / a)
+                               area_correction=smooth / a if smooth > 0 else 1.0)
         report["isolated_particles"] = isolated_in_image(image.phase, image.particle) \
             if image.particle is not None else []
         report["repair"] = {"lateral_shift_m": [0.0, 0.0]}

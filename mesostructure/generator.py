@@ -135,8 +135,11 @@ def generate(recipe: Recipe, progress: Callable[[str], None] | None = None) -> M
                 out = place_fibres(phase, spacing, box, centres[sel], radii[sel], mask, target,
                                    ly.cbd, rng, bounds[li])
             elif morph == "bridges":
-                out = place_bridges(phase, spacing, box, centres[sel], radii[sel], centres,
-                                    radii, mask, target, ly.cbd, rng)
+                # bridges reach particles of this layer and those above only: what spills
+                # over the interface lands in a slab not filled yet, which counts it
+                up = lay >= li
+                out = place_bridges(phase, spacing, box, centres[sel], radii[sel], centres[up],
+                                    radii[up], mask, target, ly.cbd, rng)
             else:
                 t = film_thickness(phase, spacing, centres[sel], radii[sel], mask, target)
                 film[sel] = t

@@ -25,6 +25,8 @@ def _triangulate(mask: np.ndarray, spacing: np.ndarray, pad: int = 2):
         return np.zeros((0, 3)), np.zeros(0), np.zeros((0, 3))
     f = ndimage.gaussian_filter(np.pad(mask.astype(np.float32), pad, mode="edge"),
                                 SMOOTHING_VOXELS, mode="nearest")
+    if not f.min() < 0.5 < f.max():  # a feature of a voxel or two smooths away: no surface
+        return np.zeros((0, 3)), np.zeros(0), np.zeros((0, 3))
     verts, faces, _normals, _ = measure.marching_cubes(f, 0.5, spacing=tuple(spacing),
                                                        allow_degenerate=False)
     # vertex (i) sits at voxel centre i -> physical (i - pad + 0.5) h

@@ -1,5 +1,6 @@
 """`electrode3d run` / `discharge`: the config schema, the rate-capability fit, the chain."""
 
+import csv
 import json
 
 import numpy as np
@@ -103,15 +104,19 @@ def test_rate_sweep_end_to_end(tmp_path):
     out = tmp_path / "run"
     r = CliRunner().invoke(main, ["run", str(cfg), "-o", str(out)])
     assert r.exit_code == 0, r.output
-    rows = (out / "rate_capability.csv").read_text().splitlines()
-    assert rows[0] == "c_rate,capacity_mAh_cm2,energy_mWh_cm2,stop_reason"
-    caps = [float(row.split(",")[1]) for row in rows[1:]]
+    with open(out / "rate_capability.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["c_rate", "current_density_mA_cm2", "capacity_mAh_cm2",
+                             "capacity_mAh_g", "energy_mWh_cm2", "stop_reason"]
+    caps = [float(r["capacity_mAh_cm2"]) for r in rows]
+    cur = [float(r["current_density_mA_cm2"]) for r in rows]
     assert len(caps) == 2 and caps[1] < caps[0]
+    assert cur[1] == pytest.approx(4 * cur[0], rel=1e-9)  # C-rates of the same electrode
     fit = json.loads((out / "rate_capability.json").read_text())
     assert fit["capacity"]["alpha"] > 0 and 0 < fit["capacity"]["gamma"] < 1
     # the fit is exact through two points: beta I^-alpha reproduces both capacities
-    for c, cap in zip((1.0, 4.0), caps, strict=True):
+    for c, i, cap in zip((1.0, 4.0), cur, caps, strict=True):
         b, a = fit["capacity"]["beta"], fit["capacity"]["alpha"]
-        assert b * c ** -a == pytest.approx(cap, rel=1e-6)
+        assert b * i ** -a == pytest.approx(cap, rel=1e-6)
         info = json.loads((out / f"discharge_{c:g}C" / "info.json").read_text())
         assert info["summary"]["capacity_mAh_cm2"] == pytest.approx(cap, rel=1e-7)

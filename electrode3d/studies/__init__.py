@@ -1,0 +1,2 @@
+"""Design studies: sweeps of the chain (rate capability of mono- and bi-layer electrodes,
+process -> property maps)."""
