@@ -190,6 +190,12 @@ def run_rate_study(study: RateStudy, output: str | Path, comm, *, resume: bool =
     for e in study.ordered:
         say(f"electrode {e.name!r}")
         folder = output / e.name
+        if comm.rank == 0:  # the electrode's tables as resolved (config < defaults < own)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "electrode.json").write_text(json.dumps(
+                {k: getattr(e.config, k) for k in RUN_TABLES} | {"base": str(e.config.base),
+                                                                 "standalone": e.standalone},
+                indent=2, default=str))
         _, tm = prepare_electrode(e.config, folder, comm, progress=progress)
         opts = discharge_options(e.config, {"study": str(output), "electrode": e.name}, resume)
         opts.update(cutoff=study.cutoff_V, report_dod=study.report_dod, fields_dod=())

@@ -161,7 +161,7 @@ def test_two_electrode_study_end_to_end(tmp_path):
     assert "constructive vs dense" in r.output or "destructive vs dense" in r.output
     for f in ("rate_capability.csv", "summary.json", "comparison.csv", "sod_depth.csv",
               "rate_capability.png", "sod_depth.png", "info.json", "dense/structure.h5",
-              "open/discharge_4C/particles.csv"):
+              "open/discharge_4C/particles.csv", "open/electrode.json"):
         assert (out / f).exists(), f
     with open(out / "rate_capability.csv") as f:
         rows = list(csv.DictReader(f))
