@@ -132,17 +132,24 @@ def _load_source(source: Path, voxel_size: float | None, nanoporosity: float):
 @click.option("--reference", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="A second structure: add its relative phase difference (RPD).")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: 2 or less).")
+@click.option("--local-shell", type=float, default=1.0, show_default=True,
+              help="Thickness of the shell of each particle's local porosity.")
+@click.option("--local-shell-unit", type=click.Choice(["radius", "m"]), default="radius",
+              show_default=True, help="Unit of --local-shell: the particle's equivalent "
+              "radius, or metres.")
 def characterize(source: Path, output: Path, voxel_size, directions, nanoporosity, planes,
-                 no_particles, periodic_lateral, sigma_am, sigma_cbd, reference, workers):
+                 no_particles, periodic_lateral, sigma_am, sigma_cbd, reference, workers,
+                 local_shell, local_shell_unit):
     """Characterise SOURCE: a structure (.h5) or a label image (.npy, .tif; 0 pore, 1 AM,
     2 CBD) with --voxel-size."""
     _run(_characterize, source, output, voxel_size, directions, nanoporosity, planes,
-         no_particles, periodic_lateral, sigma_am, sigma_cbd, reference, workers)
+         no_particles, periodic_lateral, sigma_am, sigma_cbd, reference, workers, local_shell,
+         local_shell_unit)
 
 
 def _characterize(source, output, voxel_size=None, directions="z", nanoporosity=0.5, planes=10,
                   no_particles=False, periodic_lateral=False, sigma_am=0.005, sigma_cbd=15.93,
-                  reference=None, workers=None):
+                  reference=None, workers=None, local_shell=1.0, local_shell_unit="radius"):
     from mesostructure import CharacterizationOptions, characterize, write_outputs
 
     from .provenance import write_info
@@ -152,7 +159,9 @@ def _characterize(source, output, voxel_size=None, directions="z", nanoporosity=
         opts = CharacterizationOptions(directions=directions, per_particle=not no_particles,
                                        n_planes=planes, sigma_am_s_m=sigma_am,
                                        sigma_cbd_s_m=sigma_cbd,
-                                       periodic_lateral=periodic_lateral, workers=workers)
+                                       periodic_lateral=periodic_lateral, workers=workers,
+                                       local_shell=local_shell,
+                                       local_shell_unit=local_shell_unit)
     except ValueError as e:
         raise _Failure(str(e)) from None
     src, vs = _load_source(source, voxel_size, nanoporosity)

@@ -28,7 +28,13 @@ def surrogate():
 def dataset_cmd(runs, output, voxel_size_um, discharge):
     """Build DATASET from `electrode3d run` folders (one electrode each)."""
     from electrode3d.provenance import write_info
-    from surrogates.dataset import Dataset, DatasetError, build_from_pipeline
+    from surrogates.dataset import (
+        FEATURE_OPTIONS,
+        FEATURES,
+        Dataset,
+        DatasetError,
+        build_from_pipeline,
+    )
 
     t0 = time.perf_counter()
     parts = []
@@ -42,7 +48,8 @@ def dataset_cmd(runs, output, voxel_size_um, discharge):
     data.write(output)
     write_info(output.with_suffix(".info.json"), "electrode3d surrogate dataset",
                {"runs": [str(r) for r in runs], "voxel_size_um": voxel_size_um,
-                "discharge": discharge}, t0,
+                "discharge": discharge, "features": list(FEATURES),
+                "feature_options": FEATURE_OPTIONS}, t0,
                {"rows": len(data), "cut_by_box_rows": int(data.columns["cut_by_box"].sum())})
     click.echo(f"{len(data)} rows from {len(runs)} electrode(s) -> {output}")
 

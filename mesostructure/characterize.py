@@ -29,6 +29,7 @@ from .metrics import (
     tortuosity,
 )
 from .microstructure import Microstructure
+from .particle_features import check_shell, particle_neighbourhood
 from .surfaces import interface_areas, particle_areas
 from .voxel import AM, CBD, PORE, VoxelImage
 
@@ -36,7 +37,10 @@ from .voxel import AM, CBD, PORE, VoxelImage
 @dataclass(frozen=True)
 class CharacterizationOptions:
     """What to compute. Defaults: through-plane (z) transport of every medium, per-particle
-    features with a 10-plane tortuosity profile, paper 001's conductivities."""
+    features with a 10-plane tortuosity profile and a local-porosity shell one particle radius
+    thick (``local_shell`` in ``local_shell_unit``: "radius" or "m"), paper 001's
+    conductivities. ``periodic_lateral``: periodic lateral faces for transport, and for a label
+    image also for the per-particle neighbourhoods (a Microstructure's own flags say that)."""
 
     directions: str = "z"
     media: tuple[str, ...] = MEDIA
@@ -45,6 +49,8 @@ class CharacterizationOptions:
     sigma_am_s_m: float = SIGMA_AM_S_M
     sigma_cbd_s_m: float = SIGMA_CBD_S_M
     periodic_lateral: bool = False
+    local_shell: float = 1.0
+    local_shell_unit: str = "radius"
     workers: int | None = None
 
     def __post_init__(self):
@@ -55,6 +61,7 @@ class CharacterizationOptions:
             raise ValueError(f"unknown media {sorted(bad)}; choose from {MEDIA}")
         if self.n_planes < 2:
             raise ValueError("n_planes must be at least 2")
+        check_shell(self.local_shell, self.local_shell_unit)
 
 
 @dataclass
@@ -174,14 +181,17 @@ def characterize(source: Microstructure | VoxelImage, voxel_size: float | None =
     particles = []
     if opts.per_particle and image.particle is not None:
         say("per-particle features")
-        particles = _particle_table(image, t_prof)
+        periodic = ms.periodic[:2] if ms is not None else (opts.periodic_lateral,) * 2
+        particles = _particle_table(image, t_prof, opts, periodic)
     if ms is not None:
         scalars["layers"] = _layer_metrics(ms, image)
     return Metrics(scalars, profiles, particles, t_prof)
 
 
-def _particle_table(image: VoxelImage, t_prof: dict) -> list[dict]:
+def _particle_table(image: VoxelImage, t_prof: dict, opts: CharacterizationOptions,
+                    periodic) -> list[dict]:
     rows = []
+    near = particle_neighbourhood(image, opts.local_shell, opts.local_shell_unit, periodic)
     zt, tt = t_prof.get("z_m"), t_prof.get("tortuosity_factor")
     finite = np.isfinite(tt) if tt is not None else None
     for pid, rec in particle_areas(image).items():
@@ -196,6 +206,7 @@ def _particle_table(image: VoxelImage, t_prof: dict) -> list[dict]:
                      "am_contact_m2": rec["am_contact_m2"],
                      "electrolyte_tortuosity_from_separator": tau,
                      "distance_to_separator_m": float(image.size_m[2] - z),
+                     **near[pid],
                      "cut_by_box": rec["cut_by_box"],
                      "touches_current_collector": rec["touches_current_collector"]})
     return rows

@@ -18,7 +18,15 @@ DOD_LABELS = {"dod25": 0.25, "dod50": 0.50, "dod75": 0.75, "end": 1.00}
 
 FEATURES = ("dod", "volume_m3", "active_surface_m2", "cbd_contact_m2", "am_contact_m2",
             "position_z_rel", "electrolyte_tortuosity_from_separator",
-            "distance_to_separator_m")
+            "distance_to_separator_m", "local_porosity", "distance_to_cbd_m",
+            "n_am_neighbours")
+# copied from the per-particle table of mesostructure.characterize as they are
+_STRUCTURE = ("volume_m3", "active_surface_m2", "cbd_contact_m2", "am_contact_m2",
+              "electrolyte_tortuosity_from_separator", "distance_to_separator_m",
+              "local_porosity", "distance_to_cbd_m", "n_am_neighbours")
+# how the structure features are characterised (recorded in the dataset's info.json)
+FEATURE_OPTIONS = {"directions": "z", "media": ("electrolyte",), "local_shell": 1.0,
+                   "local_shell_unit": "radius"}
 TARGET = "sod"
 META = ("electrode", "particle_id", "cut_by_box", "touches_current_collector")
 COLUMNS = META + FEATURES + (TARGET,)
@@ -111,7 +119,7 @@ def structure_particle_table(structure, voxel_size: float) -> tuple[list[dict], 
     """Per-particle structure features of a Microstructure and the electrode thickness [m]."""
     from mesostructure import CharacterizationOptions, characterize
 
-    opts = CharacterizationOptions(directions="z", media=("electrolyte",), workers=1)
+    opts = CharacterizationOptions(**FEATURE_OPTIONS, workers=1)
     m = characterize(structure, voxel_size, options=opts)
     return m.particles, float(m.scalars["size_m"][2])
 
@@ -162,9 +170,11 @@ def _append(cols: dict[str, list], electrode: str, s: dict, thickness_m: float, 
     cols["cut_by_box"].append(bool(s["cut_by_box"]))
     cols["touches_current_collector"].append(bool(s["touches_current_collector"]))
     cols["dod"].append(dod)
-    for k in ("volume_m3", "active_surface_m2", "cbd_contact_m2", "am_contact_m2",
-              "electrolyte_tortuosity_from_separator", "distance_to_separator_m"):
-        cols[k].append(float(s[k]))
+    for k in _STRUCTURE:
+        v = float(s[k])
+        # not finite (an electrode without CBD: distance inf; no electrolyte path: tortuosity
+        # inf) is stored as missing, NaN, which the tree models route down one branch
+        cols[k].append(v if math.isfinite(v) else float("nan"))
     cols["position_z_rel"].append(float(s["centroid_z_m"]) / thickness_m)
     cols[TARGET].append(sod)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import Dataset
-from .models import Surrogate
+from .models import Surrogate, design_matrix
 
 
 @dataclass(frozen=True)
@@ -16,18 +16,18 @@ class Explanation:
     values: np.ndarray          # (rows, features) SHAP values
     expected_value: float
     features: tuple[str, ...]
-    x: np.ndarray
+    x: np.ndarray               # the features, SI (as in the dataset)
 
 
 def shap_values(model: Surrogate, data: Dataset) -> Explanation:
-    """Exact tree SHAP values of ``model`` on ``data``."""
+    """Exact tree SHAP values of ``model`` on ``data`` (on the scaled inputs the estimator
+    sees; a rescaled feature has the same SHAP values)."""
     import shap
 
-    x = data.features(model.features)
     explainer = shap.TreeExplainer(model.estimator)
-    vals = np.asarray(explainer.shap_values(x))
+    vals = np.asarray(explainer.shap_values(design_matrix(data, model.features)))
     ev = float(np.ravel(explainer.expected_value)[0])
-    return Explanation(vals, ev, model.features, x)
+    return Explanation(vals, ev, model.features, data.features(model.features))
 
 
 def write_plots(expl: Explanation, folder: str | Path) -> list[Path]:

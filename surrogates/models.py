@@ -22,6 +22,20 @@ class SchemaError(ValueError):
     """Inputs whose features differ from the ones the model was trained on."""
 
 
+def input_scale(features: tuple[str, ...] = FEATURES) -> np.ndarray:
+    """Factor from a feature's SI value to the value the estimators see: lengths in um, areas
+    in um2, volumes in um3. scikit-learn's trees take a feature whose values differ by less
+    than 1e-7 for constant (FEATURE_THRESHOLD): in SI, volumes (~1e-16 m3) and areas
+    (~1e-11 m2) would never be split on."""
+    return np.array([1e18 if f.endswith("_m3") else 1e12 if f.endswith("_m2")
+                     else 1e6 if f.endswith("_m") else 1.0 for f in features])
+
+
+def design_matrix(data: Dataset, features: tuple[str, ...] = FEATURES) -> np.ndarray:
+    """The estimators' input: ``data``'s features scaled by :func:`input_scale`."""
+    return data.features(features) * input_scale(features)
+
+
 def make_estimator(kind: str, seed: int = 0):
     """A fresh scikit-learn regressor of ``kind``."""
     if kind == "random_forest":
@@ -90,7 +104,7 @@ def cross_validate(data: Dataset, kind: str = "random_forest", seed: int = 0,
                    n_splits: int | None = None) -> CVReport:
     """Grouped (by electrode) cross-validation. Baselines: the training rows' mean SOD, and
     their mean SOD at the row's DoD (what a model ignoring the structure could do)."""
-    x, y, g = data.features(), data.target(), data.groups()
+    x, y, g = design_matrix(data), data.target(), data.groups()
     dod = data.columns["dod"].astype(float)
     folds, pred, base, dbase = [], np.empty_like(y), np.empty_like(y), np.empty_like(y)
     for tr, te in grouped_splits(g, n_splits):
@@ -120,7 +134,7 @@ class Surrogate:
     @staticmethod
     def train(data: Dataset, kind: str = "random_forest", seed: int = 0,
               provenance: dict | None = None) -> Surrogate:
-        est = make_estimator(kind, seed).fit(data.features(), data.target())
+        est = make_estimator(kind, seed).fit(design_matrix(data), data.target())
         prov = {"seed": seed, "n_rows": len(data),
                 "electrodes": sorted(set(data.groups().tolist())),
                 "trained": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **(provenance or {})}
@@ -133,7 +147,7 @@ class Surrogate:
 
     def predict(self, data: Dataset, features: tuple[str, ...] = FEATURES) -> np.ndarray:
         self.check_schema(features)
-        return self.estimator.predict(data.features(self.features))
+        return self.estimator.predict(design_matrix(data, self.features))
 
     def save(self, folder: str | Path) -> Path:
         from electrode3d.provenance import versions
@@ -143,6 +157,7 @@ class Surrogate:
         with open(folder / MODEL_FILE, "wb") as f:
             pickle.dump(self.estimator, f)
         info = {"kind": self.kind, "features": list(self.features), "target": self.target,
+                "input_scale": input_scale(self.features).tolist(),
                 "provenance": self.provenance,
                 "versions": {**versions(), "scikit-learn": _sklearn_version()}}
         (folder / INFO_FILE).write_text(json.dumps(info, indent=2, default=str))
@@ -158,6 +173,10 @@ class Surrogate:
         if info.get("target") != TARGET or tuple(info.get("features", ())) != FEATURES:
             raise SchemaError(f"feature schema differs from this version's: model has "
                               f"{info.get('features')}, this code uses {list(FEATURES)}")
+        if info.get("input_scale") != input_scale(FEATURES).tolist():
+            raise SchemaError(f"feature schema differs from this version's: model scales its "
+                              f"inputs by {info.get('input_scale')}, this code by "
+                              f"{input_scale(FEATURES).tolist()}")
         with open(folder / MODEL_FILE, "rb") as f:
             est = pickle.load(f)  # noqa: S301 (own model files only)
         return Surrogate(est, info["kind"], tuple(info["features"]), info["target"],

@@ -12,6 +12,7 @@ from mesostructure import (
     boundary_coverage,
     characterize,
     generate,
+    particle_neighbourhood,
     phase_profiles,
     relative_phase_difference,
     tortuosity,
@@ -71,6 +72,19 @@ def test_particle_table(structure, metrics):
     taus = [r["electrolyte_tortuosity_from_separator"] for r in rows]
     assert np.all(np.isfinite(taus)) and min(taus) >= 1.0
     assert any(r["cut_by_box"] for r in rows)
+    # neighbourhood features: the periodic structure's particles cut by a face are whole
+    lp = np.array([r["local_porosity"] for r in rows])
+    assert np.all((lp > 0) & (lp <= 1))
+    # a shell of one equivalent radius around each particle
+    for r in rows:
+        assert r["local_shell_m"] == pytest.approx((3 * r["volume_m3"] / (4 * np.pi)) ** (1 / 3))
+        assert 0 <= r["distance_to_cbd_m"] < np.inf and r["n_am_neighbours"] >= 0
+    # the structure's own periodic flags reach the neighbourhood features
+    assert structure.periodic[:2] == (True, True)
+    near = particle_neighbourhood(img, periodic=(True, True))
+    assert all(r[k] == near[r["particle_id"]][k] for r in rows for k in near[1])
+    sealed = particle_neighbourhood(img)
+    assert any(r["local_porosity"] != sealed[r["particle_id"]]["local_porosity"] for r in rows)
 
 
 def test_coverage_on_a_known_image():
@@ -111,7 +125,8 @@ def test_write_outputs(tmp_path, metrics):
     assert data["scalars"]["tortuosity"]["pore_z"]["tortuosity_factor"] > 1
     header = (out / "particles.csv").read_text().splitlines()[0].split(",")
     for col in ("particle_id", "volume_m3", "active_surface_m2", "cbd_contact_m2",
-                "centroid_z_m", "electrolyte_tortuosity_from_separator", "cut_by_box"):
+                "centroid_z_m", "electrolyte_tortuosity_from_separator", "cut_by_box",
+                "local_porosity", "distance_to_cbd_m", "n_am_neighbours"):
         assert col in header
     assert (out / "profiles.png").stat().st_size > 1000
 
@@ -128,6 +143,8 @@ def test_parallel_workers_give_identical_results(structure):
     ({"directions": "w"}, "directions must be letters"),
     ({"media": ("gas",)}, "unknown media"),
     ({"n_planes": 1}, "at least 2"),
+    ({"local_shell": 0}, "local shell thickness must be a positive finite number"),
+    ({"local_shell_unit": "um"}, "local shell unit must be one of"),
 ])
 def test_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):

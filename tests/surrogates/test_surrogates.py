@@ -50,6 +50,15 @@ def test_model_beats_mean_baseline_on_held_out_electrodes(data, kind):
         assert not set(f.test_electrodes) & set(f.train_electrodes)
 
 
+def test_random_forest_splits_on_features_that_are_tiny_in_si(data):
+    """Volumes (~1e-16 m3) and areas (~1e-11 m2) vary by less than scikit-learn's constant-
+    feature threshold (1e-7); the models see them in um3 and um2."""
+    m = Surrogate.train(data.without_cut(), "random_forest", seed=0)
+    imp = dict(zip(FEATURES, m.estimator.feature_importances_, strict=True))
+    for f in ("volume_m3", "active_surface_m2", "cbd_contact_m2", "am_contact_m2"):
+        assert imp[f] > 0, f
+
+
 def test_save_load_predict_identical_and_schema_refused(tmp_path, data):
     d = data.without_cut()
     m = Surrogate.train(d, "random_forest", seed=0)
@@ -64,6 +73,62 @@ def test_save_load_predict_identical_and_schema_refused(tmp_path, data):
     (tmp_path / "m" / "info.json").write_text(json.dumps(info))
     with pytest.raises(SchemaError, match="feature schema differs from this version's"):
         Surrogate.load(tmp_path / "m")
+    info["features"] = list(FEATURES)
+    del info["input_scale"]  # a model trained on SI inputs
+    (tmp_path / "m" / "info.json").write_text(json.dumps(info))
+    with pytest.raises(SchemaError, match="feature schema differs from this version's: model "
+                                          "scales its inputs by None"):
+        Surrogate.load(tmp_path / "m")
+
+
+# the schema before the neighbourhood features (local porosity, distance to CBD, neighbours)
+PREVIOUS_FEATURES = ("dod", "volume_m3", "active_surface_m2", "cbd_contact_m2", "am_contact_m2",
+                     "position_z_rel", "electrolyte_tortuosity_from_separator",
+                     "distance_to_separator_m")
+
+
+def test_model_of_the_previous_schema_is_refused_with_a_clear_message(tmp_path, data):
+    from click.testing import CliRunner
+
+    from electrode3d.cli import main
+
+    assert set(PREVIOUS_FEATURES) < set(FEATURES)
+    Surrogate.train(data.without_cut(), "gradient_boosting", seed=0).save(tmp_path / "m")
+    info = json.loads((tmp_path / "m" / "info.json").read_text())
+    info["features"] = list(PREVIOUS_FEATURES)
+    (tmp_path / "m" / "info.json").write_text(json.dumps(info))
+    with pytest.raises(SchemaError, match="feature schema differs from this version's"):
+        Surrogate.load(tmp_path / "m")
+    run = tmp_path / "run"
+    run.mkdir()
+    res = CliRunner().invoke(main, ["surrogate", "predict", str(tmp_path / "m"), str(run)])
+    assert res.exit_code == 1 and "feature schema differs from this version's" in res.output
+
+
+def test_a_dataset_without_the_neighbourhood_columns_is_refused(tmp_path, data):
+    old = tmp_path / "old.csv"
+    lines = FIXTURE.read_text().splitlines()
+    head = lines[0].split(",")
+    keep = [i for i, c in enumerate(head) if c not in ("local_porosity", "distance_to_cbd_m",
+                                                       "n_am_neighbours")]
+    old.write_text("\n".join(",".join(line.split(",")[i] for i in keep) for line in lines))
+    with pytest.raises(DatasetError, match="lacks columns.*local_porosity"):
+        Dataset.read(old)
+
+
+def test_features_not_finite_are_missing_and_still_predicted(data):
+    from surrogates.dataset import rows_for_prediction
+
+    row = {k: 1e-12 for k in FEATURES}
+    row.update(particle_id=1, cut_by_box=False, touches_current_collector=True,
+               centroid_z_m=5e-6, local_porosity=0.4, n_am_neighbours=3,
+               electrolyte_tortuosity_from_separator=2.0,
+               distance_to_cbd_m=float("inf"))  # an electrode without CBD
+    d = rows_for_prediction("no-cbd", [row], 30e-6, [0.5, 1.0])
+    assert np.isnan(d.columns["distance_to_cbd_m"]).all()
+    for kind in ("random_forest", "gradient_boosting"):
+        m = Surrogate.train(data.without_cut(), kind, seed=0)
+        assert np.isfinite(m.predict(d)).all()
 
 
 def test_dataset_missing_columns_refused(tmp_path):
