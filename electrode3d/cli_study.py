@@ -55,3 +55,52 @@ def rate_capability(study_file: Path, output: Path, fresh: bool) -> None:
                            f"{f['energy']['alpha']:.3f}"
                            + (f", {vs['verdict']} vs {summary['reference']}" if vs else ""))
         click.echo(f"wrote {output}")
+
+
+@study.command("property-map")
+@click.argument("study_file", metavar="STUDY.toml",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Study folder: structures/ (one JSON per structure), structures.csv, "
+                   "dataset.csv (per-condition means and standard deviations), fit.json, "
+                   "maps/*.png, info.json.")
+@click.option("--fresh", is_flag=True,
+              help="Recompute structures found in OUTPUT (otherwise a killed study resumes and "
+                   "structures already characterised are read back).")
+def property_map(study_file: Path, output: Path, fresh: bool) -> None:
+    """Process -> property maps (paper 002, docs/studies.md): generate and characterise every
+    condition of STUDY.toml (AM wt %, porosity before calendering, calendering degree or
+    pressure) with several seeds, average, fit each property and plot the maps. Serial; under
+    mpirun the structures are shared between the ranks."""
+    from .parallel import RankFailure
+    from .pipeline import ConfigError
+    from .studies.property_analysis import AnalysisError
+    from .studies.property_map import PropertyMapStudy, StudyRunError, run_property_map
+
+    comm = click.get_current_context().obj
+    rank = comm.rank if comm is not None else 0
+    try:
+        spec = PropertyMapStudy.load(study_file)
+    except ConfigError as e:
+        raise _Failure(f"{study_file}: {e}") from None
+    try:
+        summary = run_property_map(spec, output, comm, resume=not fresh, echo=click.echo,
+                                   progress=_progress)
+    except (RankFailure, StudyRunError, AnalysisError, OSError) as e:
+        raise _Failure(str(e)) from None
+    if rank == 0:
+        for prop, f in summary["fit"].items():
+            if "skipped" in f:
+                click.echo(f"{prop}: not fitted ({f['skipped']})")
+            else:
+                click.echo(f"{prop}: held-out accuracy {_fmt(f['test_accuracy_pct'], '.1f')} %, "
+                           f"CV {_fmt(f['cv_accuracy_pct'], '.1f')} %, CV R2 "
+                           f"{_fmt(f['cv_r2'], '.3f')}")
+        if summary["failed"]:
+            click.echo(f"{len(summary['failed'])} structure(s) could not be generated; see "
+                       f"{output / 'info.json'}")
+        click.echo(f"wrote {output}")
+
+
+def _fmt(v, spec: str) -> str:
+    return "n/a" if v is None else format(v, spec)

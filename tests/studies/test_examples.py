@@ -1,5 +1,5 @@
-"""The paper 003 and 004 example scripts at their reduced size, stopped early (3.8 V): they
-run end to end and write the study tables."""
+"""The paper 002, 003 and 004 example scripts at their reduced size (the rate studies stopped
+early, at 3.8 V): they run end to end and write the study tables."""
 
 import csv
 import importlib.util
@@ -42,3 +42,15 @@ def test_paper003_bilayers_example(tmp_path, capsys):
     with open(tmp_path / "layers_eq7.csv") as f:
         assert len(list(csv.DictReader(f))) == 4  # 2 bilayers x 2 rates
     assert "against the single layer" in capsys.readouterr().out
+
+
+def test_paper002_property_maps_example(tmp_path, capsys):
+    summary = _script("paper002_property_maps").main(str(tmp_path), reduced=True)
+    assert summary["structures"] == {"computed": 16, "reused": 0, "failed": 0}
+    with open(tmp_path / "dataset.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 8 and all(r["n_structures"] == "2" for r in rows)
+    assert set(summary["fit"]["tau_liquid"]) == {"test_r2", "test_accuracy_pct", "cv_r2",
+                                                 "cv_accuracy_pct"}
+    assert (tmp_path / "maps" / "sigma_eff_vs_porosity.png").is_file()
+    assert "(paper 002: > 97 %, CC-AM ~76 %)" in capsys.readouterr().out
