@@ -28,7 +28,7 @@ from .io import (
 from .observables import bulk_observables, cbd_zone_fractions, profiles
 from .recipe import ManufactureRecipe
 from .runner import Progress, run_deck
-from .stages import assign_zones, calendering_deck, drying_deck
+from .stages import DryingResume, assign_zones, calendering_deck, drying_deck
 
 STAGES = ("slurry", "drying", "calendering")
 
@@ -53,15 +53,23 @@ def _say(progress: Callable[[str], None] | None, msg: str) -> None:
 
 
 def _stage(out: Path, name: str, deck: str, ps_in: ParticleSet, nprocs: int,
-           step_progress: Progress | None, resume: bool) -> tuple[ParticleSet, float]:
+           step_progress: Progress | None, resume: bool, deck_name: str | None = None
+           ) -> tuple[ParticleSet, float]:
+    """Run one stage in ``out/name``; with ``deck_name`` (a resumed run) the input data file
+    is kept and the earlier log is kept as ``<name>.partN.log``."""
     work = out / name
     work.mkdir(parents=True, exist_ok=True)
     if resume and (work / f"{name}.data").exists():
         return read_data(work / f"{name}.data"), 0.0
-    write_data(work / f"{name}_in.data", ps_in, title=f"electrode3d {name} input")
-    (work / f"{name}.in").write_text(deck)
+    if deck_name is None:
+        write_data(work / f"{name}_in.data", ps_in, title=f"electrode3d {name} input")
+    elif (work / f"{name}.log").exists():
+        n = 1 + len(list(work.glob(f"{name}.part*.log")))
+        (work / f"{name}.log").rename(work / f"{name}.part{n}.log")
+    deck_path = work / (deck_name or f"{name}.in")
+    deck_path.write_text(deck)
     t0 = time.perf_counter()
-    run_deck(work / f"{name}.in", nprocs=nprocs, progress=step_progress, stage=name)
+    run_deck(deck_path, nprocs=nprocs, progress=step_progress, stage=name, log_name=name)
     return read_data(work / f"{name}.data"), time.perf_counter() - t0
 
 
@@ -97,11 +105,19 @@ def run_chain(recipe: ManufactureRecipe, out: str | Path, *, nprocs: int = 1,
         res.steps["slurry"] = recipe.slurry.steps
         res.observables["slurry"] = bulk_observables(ps, 0.0, ps.masses_pg)
 
-        _say(progress, f"drying ({recipe.drying.mode})")
         ps_z = assign_zones(ps)
-        deck, plan = drying_deck(recipe, ps_z, "drying_in.data", "drying")
-        ps, res.wall_time_s["drying"] = _stage(out, "drying", deck, ps_z, nprocs, step_progress,
-                                               resume)
+        work = out / "drying"
+        again = DryingResume.read(work / "drying.state") if resume and not (
+            work / "drying.data").exists() and (work / "drying_in.data").exists() else None
+        if again:
+            ps_z = read_data(work / "drying_in.data")
+            _say(progress, f"drying ({recipe.drying.mode}): resumed after chunk {again.chunk}")
+        else:
+            _say(progress, f"drying ({recipe.drying.mode})")
+        deck, plan = drying_deck(recipe, ps_z, "drying_in.data", "drying", again)
+        ps, res.wall_time_s["drying"] = _stage(
+            out, "drying", deck, ps_z, nprocs, step_progress, resume,
+            f"drying.resume{again.chunk}.in" if again else None)
         res.steps["drying"] = plan.steps_per_chunk * len(plan.times) \
             + recipe.drying.equilibration_steps
         res.observables["drying"] = bulk_observables(ps, en, ps.masses_pg)
@@ -109,10 +125,8 @@ def run_chain(recipe: ManufactureRecipe, out: str | Path, *, nprocs: int = 1,
         for step, path in _dumps(out / "drying", "drying"):
             if step <= n_drive:
                 res.zone_fractions.append((step / n_drive, *cbd_zone_fractions(read_dump(path))))
-        m = re.search(r"^AM frozen at t = ([0-9.eE+-]+)\s*$",
-                      (out / "drying" / "drying.log").read_text(), re.MULTILINE) \
-            if (out / "drying" / "drying.log").exists() else None
-        res.freeze_time = float(m.group(1)) if m else None
+        final = DryingResume.read(work / "drying.state")
+        res.freeze_time = final.tf if final and final.frozen else None
         res.dried = to_microstructure(ps, cbd_nanoporosity=en, densities_kg_m3=dens,
                                       metadata={**meta, "stage": "dried"})
     else:

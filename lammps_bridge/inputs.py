@@ -34,89 +34,119 @@ def check_filled(deck: str) -> str:
 @dataclass(frozen=True)
 class Blend:
     """Force-field parameters for given AM and per-zone CBD diameters, blended between the
-    slurry (s = 0) and dry (s = 1) sets."""
+    slurry (0) and dry (1) sets. A blend is a number or a LAMMPS equal-style expression (so the
+    drying deck can switch regime when the AM freeze, which is decided inside LAMMPS)."""
 
     am_diameter_um: float
     cbd_diameters_um: tuple[float, float, float]
-    am_blend: float
-    cbd_blends: tuple[float, float, float]
+    am_blend: float | str
+    cbd_blends: tuple[float | str, float | str, float | str]
+    hertz_blend: float | str
 
 
-def _lerp(a: float, b: float, s: float) -> float:
-    return a + (b - a) * s
+def _expr(v: float | str) -> str:
+    return f"{v:.10g}" if isinstance(v, (int, float)) else f"({v})"
 
 
-def _type_params(ff: ForceField, diam: float, s: float, am: bool) -> tuple[float, float, float]:
+_LJ = {True: ("lj_eps_am_per_um", "lj_sigma_am_rel", "lj_cut_am_rel"),
+       False: ("lj_eps_cbd_per_um", "lj_sigma_cbd_rel", "lj_cut_cbd_rel")}
+_HERTZ = ("hertz_kn", "hertz_gamma_n", "hertz_xmu")
+
+
+def pair_commands(ff: ForceField, b: Blend) -> list[str]:
+    """LJ (per type pair: eps_ij = sqrt(eps_i eps_j), sigma and cut-off arithmetic means) over
+    granular Hertz with history; every value interpolated between the slurry and dry sets by
+    the blend and evaluated by LAMMPS when the command is read."""
     lo, hi = ff.slurry, ff.dry
-
-    def p(name):
-        return _lerp(getattr(lo, name), getattr(hi, name), s)
-    if am:
-        return (p("lj_eps_am_per_um") * diam, p("lj_sigma_am_rel") * diam,
-                p("lj_cut_am_rel") * diam)
-    return (p("lj_eps_cbd_per_um") * diam, p("lj_sigma_cbd_rel") * diam,
-            p("lj_cut_cbd_rel") * diam)
-
-
-def _hertz(ff: ForceField, s: float) -> str:
-    def p(name):
-        return _lerp(getattr(ff.slurry, name), getattr(ff.dry, name), s)
-    kn, gn = p("hertz_kn"), p("hertz_gamma_n")
-    return (f"{kn:.6g} {kn * ff.kt_over_kn:.6g} {gn:.6g} {gn * ff.gammat_over_gamman:.6g} "
-            f"{p('hertz_xmu'):.6g} 1")
-
-
-def pair_commands(ff: ForceField, b: Blend, hertz_blend: float) -> list[str]:
-    per = {AM_TYPE: _type_params(ff, b.am_diameter_um, b.am_blend, True)}
-    for t, d, s in zip(CBD_TYPES, b.cbd_diameters_um, b.cbd_blends, strict=True):
-        per[t] = _type_params(ff, d, s, False)
-    rc_max = max(v[2] for v in per.values())
-    cmds = [f"pair_style hybrid/overlay lj/cut {rc_max:.6g} gran/hertz/history "
-            f"{_hertz(ff, hertz_blend)}", "pair_coeff * * gran/hertz/history"]
+    per = {AM_TYPE: (b.am_diameter_um, b.am_blend, True)}
+    for t, d, bl in zip(CBD_TYPES, b.cbd_diameters_um, b.cbd_blends, strict=True):
+        per[t] = (d, bl, False)
+    cmds, rc_max = [], 0.0
+    for t, (d, bl, am) in per.items():
+        cmds.append(f"variable b{t} equal {_expr(bl)}")
+        for tag, name in zip("esc", _LJ[am], strict=True):
+            a, z = getattr(lo, name) * d, getattr(hi, name) * d
+            cmds.append(f"variable {tag}{t} equal {a:.10g}+({z - a:.10g})*v_b{t}")
+        rc_max = max(rc_max, getattr(lo, _LJ[am][2]) * d, getattr(hi, _LJ[am][2]) * d)
+    cmds.append(f"variable bh equal {_expr(b.hertz_blend)}")
+    for name in _HERTZ:
+        a, z = getattr(lo, name), getattr(hi, name)
+        cmds.append(f"variable {name} equal {a:.10g}+({z - a:.10g})*v_bh")
+    cmds += [f"pair_style hybrid/overlay lj/cut {rc_max:.6g} gran/hertz/history "
+             f"${{hertz_kn}} $({ff.kt_over_kn:.8g}*v_hertz_kn) ${{hertz_gamma_n}} "
+             f"$({ff.gammat_over_gamman:.8g}*v_hertz_gamma_n) ${{hertz_xmu}} 1",
+             "pair_coeff * * gran/hertz/history"]
     types = sorted(per)
     for i in types:
         for j in types:
-            if j < i:
-                continue
-            ei, si, ci = per[i]
-            ej, sj, cj = per[j]
-            cmds.append(f"pair_coeff {i} {j} lj/cut {np.sqrt(ei * ej):.6g} {(si + sj) / 2:.6g} "
-                        f"{(ci + cj) / 2:.6g}")
+            if j >= i:
+                cmds.append(f"pair_coeff {i} {j} lj/cut $(sqrt(v_e{i}*v_e{j})) "
+                            f"$(0.5*(v_s{i}+v_s{j})) $(0.5*(v_c{i}+v_c{j}))")
     return cmds
 
 
-def wall_command(ff: ForceField, s: float) -> str:
-    """The fixed bottom wall (current collector) at z = 0, granular Hertz."""
-    return f"fix cc all wall/gran hertz/history {_hertz(ff, s)} zplane 0.0 NULL"
+def wall_command(ff: ForceField, z_top_um: float | None = None) -> str:
+    """The current collector at z = 0 (and, with ``z_top_um``, a top plane): granular Hertz
+    of stiffness ``wall_kn`` with the dry set's damping and friction throughout (the collector
+    foil is a solid from the start)."""
+    d = ff.dry
+    hertz = (f"{ff.wall_kn:.6g} {ff.wall_kn * ff.kt_over_kn:.6g} {d.hertz_gamma_n:.6g} "
+             f"{d.hertz_gamma_n * ff.gammat_over_gamman:.6g} {d.hertz_xmu:.6g} 1")
+    top = "NULL" if z_top_um is None else f"{z_top_um:.8g}"
+    return f"fix cc all wall/gran hertz/history {hertz} zplane 0.0 {top}"
 
 
-def header(data_file: str, timestep_us: float, skin_um: float) -> list[str]:
-    return ["units micro", "atom_style sphere", "boundary p p f", "newton off",
-            "comm_modify vel yes", f"read_data {data_file}", f"neighbor {skin_um:.6g} bin",
+def wall_hertz(ff: ForceField) -> str:
+    return wall_command(ff).split("hertz/history ")[1].split(" zplane")[0]
+
+
+def header(data_file: str, timestep_us: float, skin_um: float, restart: str | None = None
+           ) -> list[str]:
+    """Units, style, box and particles (from ``data_file``, or from the LAMMPS ``restart``
+    file, which holds the units, style, box and groups), neighbour lists, time step, groups and
+    the reflecting planes at the box's z ends."""
+    start = (["units micro", "atom_style sphere", "boundary p p f", "newton off",
+              "comm_modify vel yes", f"read_data {data_file}"] if restart is None
+             else [f"read_restart {restart}", "comm_modify vel yes"])
+    return [*start, f"neighbor {skin_um:.6g} bin",
             "neigh_modify delay 0 every 1 check yes", f"timestep {timestep_us:.6g}",
             "group am type 1", "group cbd type 2 3 4",
             "fix floor all wall/reflect zlo EDGE zhi EDGE"]
 
 
-def loads(pressure_pa: float, gravity_m_s2: float) -> list[str]:
-    """Gravity (-z) and the atmospheric pressure as a force on each particle in proportion to
-    its surface area (paper 000, section 2): f_i = P Lx Ly S_i / sum_j S_j, along -z."""
+def loads(pressure_pa: float, gravity_m_s2: float, viscosity_mpa_s: float = 0.0) -> list[str]:
+    """Gravity (-z), the atmospheric pressure as a force on each particle in proportion to its
+    surface area (paper 000, section 2): f_i = P Lx Ly S_i / sum_j S_j along -z, and the Stokes
+    drag of the solvent at rest, -3 pi eta d_i v_i (1 mPa s = 1 pg/(um us))."""
     cmds = []
     if gravity_m_s2 > 0:
         cmds.append(f"fix grav all gravity {gravity_m_s2 * ACCEL_TO_MICRO:.6g} vector 0 0 -1")
+    if pressure_pa <= 0 and viscosity_mpa_s <= 0:
+        return cmds
+    fz = []
     if pressure_pa > 0:
         p = pressure_pa * PA_TO_MICRO
         cmds += ["variable r2 atom radius*radius", "compute s2 all reduce sum v_r2",
-                 f"variable fatm equal {p:.6g}*lx*ly",
-                 "variable s2sum equal c_s2", "variable fz atom -v_fatm*v_r2/v_s2sum",
-                 "fix atm all addforce 0.0 0.0 v_fz"]
+                 f"variable fatm equal {p:.6g}*lx*ly", "variable s2sum equal c_s2"]
+        fz.append("-v_fatm*v_r2/v_s2sum")
+    drag = {c: "0.0" for c in "xyz"}
+    if viscosity_mpa_s > 0:
+        c = 6.0 * np.pi * viscosity_mpa_s  # 3 pi eta d = 6 pi eta r
+        drag = {ax: f"-{c:.8g}*radius*v{ax}" for ax in "xyz"}
+        fz.append(drag["z"])
+    cmds += [f"variable fx atom {drag['x']}", f"variable fy atom {drag['y']}",
+             f"variable fz atom {''.join(fz) or '0.0'}",
+             "fix atm all addforce v_fx v_fy v_fz"]
     return cmds
 
 
-def thermostat(temperature_k: float, damping_us: float, seed: int) -> list[str]:
-    return ["fix integ all nve/sphere",
-            f"fix lang all langevin {temperature_k:.6g} {temperature_k:.6g} {damping_us:.6g} "
-            f"{seed} omega yes"]
+def integrator(damping_us: float = 0.0, seed: int = 1) -> list[str]:
+    """Velocity Verlet for spheres; with damping_us > 0 a numerical drag m v / damping_us (a
+    Langevin thermostat at 0 K, i.e. without noise) keeps a dry compression quasi-static."""
+    cmds = ["fix integ all nve/sphere"]
+    if damping_us > 0:
+        cmds.append(f"fix lang all langevin 0.0 0.0 {damping_us:.6g} {seed} omega yes")
+    return cmds
 
 
 def outputs(stem: str, every: int, with_phi: float | None) -> list[str]:
@@ -184,11 +214,11 @@ def slurry_deck(recipe: ManufactureRecipe, data_file: str, stem: str, mean_am_um
                 ) -> str:
     s, sysr, ff = recipe.slurry, recipe.system, recipe.forcefield
     b = Blend(mean_am_um * sysr.solvent_shell_factor, (sysr.cbd_slurry_diameter_um,) * 3,
-              0.0, (0.0, 0.0, 0.0))
+              0.0, (0.0, 0.0, 0.0), 0.0)
     every = max(1, s.steps // 10)
     cmds = (header(data_file, s.timestep_us, 0.3 * sysr.cbd_slurry_diameter_um)
-            + pair_commands(ff, b, 0.0) + [wall_command(ff, 0.0)]
-            + loads(s.pressure_pa, 0.0) + thermostat(s.temperature_k, s.damping_us, recipe.seed)
+            + pair_commands(ff, b) + [wall_command(ff)]
+            + loads(s.pressure_pa, 0.0, s.solvent_viscosity_mPa_s) + integrator()
             + outputs(stem, every, None) + [dump(stem, s.steps), f"run {s.steps}"]
             + finish(stem))
     return check_filled("\n".join(cmds) + "\n")

@@ -39,16 +39,15 @@ def bulk_observables(ps: ParticleSet, cbd_nanoporosity: float,
 
 
 def cbd_zone_fractions(ps: ParticleSet) -> np.ndarray:
-    """Fraction of the CBD volume whose centre lies in the bottom, centre and top third of the
-    current film thickness (paper 000, Fig. 2B)."""
+    """Fraction of the CBD (by dry mass: every CBD particle holds the same carbon and binder,
+    whatever solvent it still carries) whose centre lies in the bottom, centre and top third of
+    the current film thickness (paper 000, Fig. 2B)."""
     h = thickness_um(ps)
     zone = np.clip((ps.xyz_um[:, 2] - ps.bounds_um[2, 0]) / h * 3, 0, 2.999).astype(int)
-    v = ps.radius_um**3
-    cbd = ps.cbd
-    tot = float(v[cbd].sum())
-    if tot == 0:
+    n = np.count_nonzero(ps.cbd)
+    if n == 0:
         return np.zeros(3)
-    return np.array([v[cbd & (zone == k)].sum() / tot for k in range(3)])
+    return np.array([np.count_nonzero(ps.cbd & (zone == k)) / n for k in range(3)])
 
 
 def profiles(ms: Microstructure, voxel_size_m: float) -> dict:

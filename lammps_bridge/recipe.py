@@ -49,6 +49,7 @@ class ForceField:
     dry: ForceFieldSet
     kt_over_kn: float
     gammat_over_gamman: float
+    wall_kn: float
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,10 @@ class SystemSpec:
 
 @dataclass(frozen=True)
 class SlurrySpec:
-    temperature_k: float
     pressure_pa: float
+    solvent_viscosity_mPa_s: float
     timestep_us: float
     steps: int
-    damping_us: float
 
 
 @dataclass(frozen=True)
@@ -88,17 +88,16 @@ class DryingStage:
 class DryingSpec:
     mode: str
     schedule: tuple[DryingStage, ...]
-    temperature_k: float
     pressure_pa: float
+    solvent_viscosity_mPa_s: float
     gravity_m_s2: float
     freeze_bulk_porosity: float
-    ff_switch_progress: float
     ff_switch_blend: float
     timestep_us: float
+    timestep_dry_us: float
     steps: int
     chunks: int
     equilibration_steps: int
-    damping_us: float
 
 
 @dataclass(frozen=True)
@@ -108,6 +107,7 @@ class CalenderingSpec:
     compression_steps: int
     hold_steps: int
     springback_steps: int
+    damping_us: float
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,10 @@ _DEFAULTS: dict = {
     "forcefield": {
         "kt_over_kn": 1.378,  # paper 001, Table S1 note
         "gammat_over_gamman": 0.959,  # paper 001, Table S1 note
+        # ours: Hertz stiffness of the current collector and of the calender plane (pressure
+        # units, pg/(um us^2) = 1 kPa); the particles' dry kn (100) would let an AM sink by
+        # its radius under the drying load (docs/lammps.md)
+        "wall_kn": 1.0e5,
         "slurry": {  # paper 001, Table S1, "Slurry" column
             "lj_eps_am_per_um": 1.0, "lj_sigma_am_rel": 0.99, "lj_cut_am_rel": 1.5,
             "lj_eps_cbd_per_um": 0.88, "lj_sigma_cbd_rel": 0.97,  # x d_CBD (see ForceFieldSet)
@@ -158,36 +162,45 @@ _DEFAULTS: dict = {
         },
     },
     "slurry": {
-        "temperature_k": 300.0,  # paper 001, section 2.3
-        # ours: paper 001 (section 2.3) and 000 run at 1 atm, but with the Table S1 stiffness
-        # (kn = 0.1) 1 atm on a 27 um wide film overlaps the CBD until the LJ core blows up
-        # (measured, docs/lammps.md); 100 Pa compacts the slurry without it
-        "pressure_pa": 100.0,
-        "timestep_us": 0.02,  # ours: stability limit measured ~0.05 us (paper 000: 1 ns)
+        # ours: the film is compacted (slurry) and collapses (drying) by the paper-000 load
+        # against a Stokes drag, at v ~ P Lx Ly / (3 pi eta sum d); with eta = 0.33 mPa s,
+        # 41 kPa brings the paper-000 film to its dry thickness within the simulated drying
+        # time (a few hundred us instead of the paper's 1e4 us). Paper 000 (section 2): 1 atm.
+        "pressure_pa": 4.1e4,
+        # ours: Stokes drag 3 pi eta d v of the solvent on every particle (the papers
+        # thermostat instead, NPT/NVT at 300/353 K: kT is ~1e-5 of the LJ wells here)
+        "solvent_viscosity_mPa_s": 0.33,
+        "timestep_us": 0.01,  # ours (paper 000: 1 ns)
         "steps": 40000,
-        "damping_us": 100.0,  # ours: Langevin damping time standing for the solvent drag
     },
     "drying": {
         "mode": "heterogeneous",  # or "homogeneous" (paper 001)
         "schedule": [{"fraction": 1.0, "rsf2": 1.1, "rsf3": 1.4}],  # paper 000, Fig. 2
-        "temperature_k": 353.0,  # paper 000, section 4
-        "pressure_pa": 1000.0,  # ours, see [slurry].pressure_pa (paper 000, section 2: 1 atm)
+        "pressure_pa": 4.1e4,  # ours, see [slurry] (paper 000, section 2: 1 atm)
+        "solvent_viscosity_mPa_s": 0.33,  # ours, see [slurry]
         "gravity_m_s2": 9.81,  # paper 000, section 2
         "freeze_bulk_porosity": 0.46,  # paper 000, section 2 (~46 %)
-        "ff_switch_progress": 0.5,  # ours (two linear regimes; paper 000 SI not available)
-        "ff_switch_blend": 0.1,  # ours
-        "timestep_us": 0.005,  # ours: dry set is ~4x stiffer (paper 000: 0.1 ns)
+        # ours: blend (0 slurry .. 1 dry set) a zone reaches at full drying progress in the
+        # first regime; from the AM freeze every blend goes linearly to 1 (paper 000, section 2:
+        # two linear regimes switching at the freeze; its Table S1 values are in its SI)
+        "ff_switch_blend": 0.1,
+        # ours (paper 000: 0.1 ns): the first regime's blend (<= ff_switch_blend) allows
+        # 0.002 us; from the AM freeze on the dry CBD LJ well (period ~0.027 us at 1.2 um)
+        # needs 0.0005 us (docs/lammps.md)
+        "timestep_us": 0.002,
+        "timestep_dry_us": 0.0005,
         "steps": 40000,
         "chunks": 40,
         "equilibration_steps": 5000,
-        "damping_us": 2.0,  # ours: overdamped, the dry-set LJ wells otherwise heat the film
     },
     "calendering": {
         "degree": 0.25,  # paper 000, section 3 (25 %); paper 001 spans 0-0.5
-        "timestep_us": 0.005,
+        "timestep_us": 0.0005,  # ours: the dry set (see [drying].timestep_dry_us)
         "compression_steps": 20000,
         "hold_steps": 5000,
         "springback_steps": 0,
+        # ours: numerical drag (m / damping_us) v at 0 K keeping the dry compression quasi-static
+        "damping_us": 2.0,
     },
 }
 
@@ -246,8 +259,24 @@ def _build(cls, table: dict, where: str, ints: tuple[str, ...] = (), fracs: tupl
     return kw
 
 
+_REPLACED = {
+    ("slurry", "damping_us"): "solvent_viscosity_mPa_s (Stokes drag of the solvent)",
+    ("drying", "damping_us"): "solvent_viscosity_mPa_s (Stokes drag of the solvent)",
+    ("slurry", "temperature_k"): "nothing: thermal motion is negligible at these sizes, the "
+                                 "solvent acts through its drag (solvent_viscosity_mPa_s)",
+    ("drying", "temperature_k"): "nothing: thermal motion is negligible at these sizes, the "
+                                 "solvent acts through its drag (solvent_viscosity_mPa_s)",
+    ("drying", "ff_switch_progress"): "nothing: the second force-field regime starts when the "
+                                      "AM freeze (paper 000)",
+}
+
+
 def parse_manufacture_recipe(data: dict) -> ManufactureRecipe:
     """Validate a manufacturing recipe (a dict from TOML); missing keys take the defaults."""
+    for (table, key), instead in _REPLACED.items():
+        if isinstance(data.get(table), dict) and key in data[table]:
+            raise RecipeError(f"[{table}].{key} is no longer a recipe key; it was replaced by "
+                              f"{instead} (docs/lammps.md)")
     _check_keys(data, set(_DEFAULTS), "the recipe")
     _no_template(data, "recipe")
     d = _merge(_DEFAULTS, data)
@@ -267,11 +296,12 @@ def parse_manufacture_recipe(data: dict) -> ManufactureRecipe:
         dry=ForceFieldSet(**_build(ForceFieldSet, ffd["dry"], "[forcefield.dry]")),
         kt_over_kn=_positive(ffd["kt_over_kn"], "[forcefield].kt_over_kn"),
         gammat_over_gamman=_positive(ffd["gammat_over_gamman"], "[forcefield].gammat_over_gamman"),
+        wall_kn=_positive(ffd["wall_kn"], "[forcefield].wall_kn"),
     )
     slurry = SlurrySpec(**_build(SlurrySpec, d["slurry"], "[slurry]", ints=("steps",)))
     dr = d["drying"]
     kw = _build(DryingSpec, dr, "[drying]", ints=("steps", "chunks", "equilibration_steps"),
-                fracs=("freeze_bulk_porosity", "ff_switch_progress", "ff_switch_blend"),
+                fracs=("freeze_bulk_porosity", "ff_switch_blend"),
                 skip=("schedule", "gravity_m_s2", "pressure_pa"))
     for k in ("gravity_m_s2", "pressure_pa"):
         kw[k] = _fraction(dr[k], f"[drying].{k}", 0.0, float("inf"))

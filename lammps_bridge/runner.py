@@ -44,15 +44,16 @@ def _run_steps(line: str) -> int:
 
 
 def run_deck(deck: Path, *, nprocs: int = 1, progress: Progress | None = None,
-             stage: str = "") -> Path:
-    """Run ``deck`` (its directory is the working directory); returns the log path.
+             stage: str = "", log_name: str | None = None) -> Path:
+    """Run ``deck`` (its directory is the working directory); returns the log path
+    (``<log_name or deck stem>.log`` beside the deck).
 
     nprocs = 1 runs in this process, line by line, reporting ``progress(stage, done, total)``
     after each ``run``; nprocs > 1 runs ``mpiexec -n nprocs lmp`` as a subprocess.
     """
     deck = Path(deck).resolve()
     work = deck.parent
-    log = work / f"{deck.stem}.log"
+    log = work / f"{log_name or deck.stem}.log"
     lines = [ln for ln in deck.read_text().splitlines() if ln.strip()]
     total = sum(_run_steps(ln) for ln in lines)
     if nprocs > 1:

@@ -13,11 +13,12 @@ from .inputs import (
     dump,
     finish,
     header,
+    integrator,
     loads,
     outputs,
     pair_commands,
-    thermostat,
     wall_command,
+    wall_hertz,
 )
 from .io import CBD_TYPES, ParticleSet
 from .recipe import DryingSpec, ManufactureRecipe
@@ -38,13 +39,29 @@ def zone_progress(spec: DryingSpec, t: float) -> np.ndarray:
     return np.minimum(acc, 1.0)
 
 
-def ff_blend(spec: DryingSpec, p: float) -> float:
-    """Force-field blend (0 = slurry set, 1 = dry set) at drying progress p: two linear regimes
-    meeting at (ff_switch_progress, ff_switch_blend)."""
-    ps, sb = spec.ff_switch_progress, spec.ff_switch_blend
-    if p <= ps:
-        return sb * p / ps if ps > 0 else sb
-    return sb + (1 - sb) * (p - ps) / (1 - ps)
+def blend_expressions(spec: DryingSpec, t: float, p: np.ndarray) -> list[str]:
+    """LAMMPS expressions of the force-field blend (0 = slurry set, 1 = dry set) of the AM and
+    the three CBD zones during the chunk ending at normalised time t, zone progress p (bottom,
+    centre, top). Two linear regimes (paper 000, section 2): before the AM freeze the blend of
+    a zone is ``ff_switch_blend`` x its drying progress (liquid-like); from the freeze (time
+    v_tf, blends v_bf1..v_bf4 then) every blend goes linearly to 1 at t = 1."""
+    bs = spec.ff_switch_blend
+    zone_p = [float(p[0]), *map(float, p)]  # AM follow the bottom zone
+    return [f"(v_frozen==0)*{bs * q:.10g}+(v_frozen==1)*(v_bf{k}+(1-v_bf{k})*"
+            f"({t:.10g}-v_tf)/(1-v_tf))" for k, q in enumerate(zone_p, 1)]
+
+
+def _freeze_commands(spec: DryingSpec, t: float, p: np.ndarray) -> list[str]:
+    """Inside LAMMPS, after a chunk: freeze the AM once the dry bulk porosity reaches the set
+    point and record the regime switch (time and blends)."""
+    bs = spec.ff_switch_blend
+    zone_p = [float(p[0]), *map(float, p)]
+    sets = " ".join(f'"variable bf{k} equal {bs * q:.10g}"' for k, q in enumerate(zone_p, 1))
+    return [f'if "${{frozen}} == 0 && ${{phi}} <= {spec.freeze_bulk_porosity:.6g}" then '
+            '"velocity am set 0.0 0.0 0.0" "unfix integ" "fix integ cbd nve/sphere" '
+            f'"timestep {spec.timestep_dry_us:.6g}" '
+            f'"variable tf equal {t:.10g}" {sets} "variable frozen equal 1" '
+            f'"print \'AM frozen at t = {t:.6g}\'"']
 
 
 def assign_zones(ps: ParticleSet) -> ParticleSet:
@@ -77,6 +94,11 @@ def _am_scale(recipe: ManufactureRecipe, p: float) -> float:
     return 1.0 + (recipe.system.solvent_shell_factor - 1.0) * (1.0 - p)
 
 
+def _p_am(spec: DryingSpec, t: float) -> float:
+    """Drying progress of the AM solvent shells: the bottom zone's (homogeneous: dry at once)."""
+    return float(zone_progress(spec, t)[0]) if spec.mode == "heterogeneous" else 1.0
+
+
 def _state_commands(recipe, p_am_old, p_am, p_zones) -> list[str]:
     """Set AM and per-zone CBD diameters and densities (AM keeps its mass)."""
     s = recipe.system
@@ -92,8 +114,49 @@ def _state_commands(recipe, p_am_old, p_am, p_zones) -> list[str]:
     return cmds
 
 
-def drying_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str, stem: str
-                ) -> tuple[str, DryingPlan]:
+@dataclass(frozen=True)
+class DryingResume:
+    """Where a killed drying run restarts: after chunk ``chunk`` (its restart file), with the
+    freeze state LAMMPS had then (``<stem>.state``, written after every chunk)."""
+
+    chunk: int
+    frozen: bool
+    tf: float
+    bf: tuple[float, float, float, float]
+    restart: str
+
+    @staticmethod
+    def read(path) -> DryingResume | None:
+        """The state file written after the last finished chunk, or None."""
+        from pathlib import Path
+
+        path = Path(path)
+        if not path.exists():
+            return None
+        v = dict(zip(*[iter(path.read_text().split())] * 2, strict=True))
+        restart = f"{path.stem}.chunk{int(v['chunk'])}.restart"
+        if not (path.parent / restart).exists():
+            return None
+        return DryingResume(int(v["chunk"]), float(v["frozen"]) > 0.5, float(v["tf"]),
+                            tuple(float(v[f"bf{k}"]) for k in range(1, 5)), restart)
+
+
+def _checkpoint_commands(stem: str, k: int) -> list[str]:
+    """After chunk k: a restart file, then the state file naming it, then the previous restart
+    removed (a kill at any point leaves a state file whose restart file exists)."""
+    state = " ".join(f"bf{j} ${{bf{j}}}" for j in range(1, 5))
+    cmds = [f"write_restart {stem}.chunk{k}.restart",
+            f'print "chunk {k} frozen ${{frozen}} tf ${{tf}} {state}" file {stem}.state '
+            'screen no']
+    if k > 1:
+        cmds.append(f"shell rm -f {stem}.chunk{k - 1}.restart")
+    return cmds
+
+
+def drying_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str, stem: str,
+                resume: DryingResume | None = None) -> tuple[str, DryingPlan]:
+    """The drying deck for the particles ``ps`` read from ``data_file``; with ``resume``, the
+    same deck from the chunk after ``resume.chunk`` on, starting from its restart file."""
     spec, s, ff = recipe.drying, recipe.system, recipe.forcefield
     am_d_dry = 2 * ps.radius_um[ps.am] / s.solvent_shell_factor
     mean_am = float(np.mean(am_d_dry)) if len(am_d_dry) else s.am_diameter_um
@@ -101,37 +164,48 @@ def drying_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str, stem
                     + np.count_nonzero(ps.cbd) * np.pi / 6 * s.cbd_dry_diameter_um**3)
     n_chunks = 1 if spec.mode == "homogeneous" else spec.chunks
     per = max(1, spec.steps // n_chunks)
-    cmds = (header(data_file, spec.timestep_us, 0.3 * s.cbd_slurry_diameter_um)
-            + loads(spec.pressure_pa, spec.gravity_m_s2)
-            + thermostat(spec.temperature_k, spec.damping_us, recipe.seed + 1)
-            + outputs(stem, per, v_solid) + [dump(stem, per), "variable frozen equal 0"])
-    times = []
-    p_am_old = 0.0
-    for k in range(1, n_chunks + 1):
+    k0 = resume.chunk if resume else 0
+    frozen = resume is not None and resume.frozen
+    cmds = (header(data_file, spec.timestep_dry_us if frozen else spec.timestep_us,
+                   0.3 * s.cbd_slurry_diameter_um, resume.restart if resume else None)
+            + loads(spec.pressure_pa, spec.gravity_m_s2, spec.solvent_viscosity_mPa_s)
+            + (["fix integ cbd nve/sphere"] if frozen else integrator())
+            + outputs(stem, per, v_solid) + [dump(stem, per)]
+            + [f"variable frozen equal {int(frozen)}",
+               f"variable tf equal {resume.tf if resume else 0:.10g}"]
+            + [f"variable bf{k} equal {resume.bf[k - 1] if resume else 0:.10g}"
+               for k in range(1, 5)])
+    if resume:
+        cmds.append(f"print 'resumed after chunk {k0} of {n_chunks}'")
+    p_am_old = _p_am(spec, k0 / n_chunks) if resume else 0.0
+    for k in range(k0 + 1, n_chunks + 1):
         t = k / n_chunks
         pz = zone_progress(spec, t)
-        p_am = float(pz[0]) if spec.mode == "heterogeneous" else 1.0
-        blends = tuple(ff_blend(spec, float(p)) for p in pz)
+        p_am = _p_am(spec, t)
+        bl = blend_expressions(spec, t, pz) if spec.mode == "heterogeneous" else [1.0] * 4
+        hertz = "+".join(f"v_b{i}" for i in (2, 3, 4)) if spec.mode == "heterogeneous" else 1.0
         b = Blend(mean_am * _am_scale(recipe, p_am), tuple(_cbd_state(recipe, p)[0] for p in pz),
-                  ff_blend(spec, p_am), blends)
+                  bl[0], tuple(bl[1:]), f"({hertz})/3" if isinstance(hertz, str) else hertz)
         cmds += _state_commands(recipe, p_am_old, p_am, pz)
-        cmds += pair_commands(ff, b, float(np.mean(blends)))
-        cmds += (["unfix cc"] if k > 1 else []) + [wall_command(ff, float(np.mean(blends))),
-                                                   f"run {per}"]
+        cmds += pair_commands(ff, b) + [f"run {per}"]
         if spec.mode == "heterogeneous":
-            cmds.append(
-                f'if "${{frozen}} == 0 && ${{phi}} <= {spec.freeze_bulk_porosity:.6g}" then '
-                '"velocity am set 0.0 0.0 0.0" "unfix integ" "unfix lang" '
-                '"fix integ cbd nve/sphere" '
-                f'"fix lang cbd langevin {spec.temperature_k:.6g} {spec.temperature_k:.6g} '
-                f'{spec.damping_us:.6g} {recipe.seed + 2} omega yes" '
-                f'"variable frozen equal 1" "print \'AM frozen at t = {t:.6g}\'"')
-        times.append(t)
+            cmds += _freeze_commands(spec, t, pz) + _checkpoint_commands(stem, k)
         p_am_old = p_am
+    if spec.mode == "heterogeneous":
+        cmds.append(f'if "${{frozen}} == 0" then "print \'AM not frozen: bulk porosity '
+                    f'${{phi}} above {spec.freeze_bulk_porosity:.6g} at t = 1\'"')
     if spec.equilibration_steps:
-        cmds.append(f"run {spec.equilibration_steps}")
+        # any blend still below 1 (no freeze) goes to the dry set in ten steps
+        cmds.append(f"timestep {spec.timestep_dry_us:.6g}")
+        n_eq = 10
+        for j in range(1, n_eq + 1):
+            bl = f"(v_frozen==1)+(v_frozen==0)*({spec.ff_switch_blend:.10g}" \
+                 f"+(1-{spec.ff_switch_blend:.10g})*{j / n_eq:.10g})"
+            b = Blend(mean_am, (s.cbd_dry_diameter_um,) * 3, bl, (bl,) * 3, bl)
+            cmds += pair_commands(ff, b) + [f"run {max(1, spec.equilibration_steps // n_eq)}"]
     cmds += finish(stem)
-    return check_filled("\n".join(cmds) + "\n"), DryingPlan(tuple(times), per, v_solid)
+    all_times = tuple(k / n_chunks for k in range(1, n_chunks + 1))
+    return check_filled("\n".join(cmds) + "\n"), DryingPlan(all_times, per, v_solid)
 
 
 def calendering_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str, stem: str
@@ -143,26 +217,26 @@ def calendering_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str,
     h0 = float(np.max(ps.xyz_um[:, 2] + ps.radius_um))
     h1 = (1.0 - c.degree) * h0
     b = Blend(float(2 * np.mean(ps.radius_um[ps.am])), (s.cbd_dry_diameter_um,) * 3, 1.0,
-              (1.0, 1.0, 1.0))
+              (1.0, 1.0, 1.0), 1.0)
     speed = (h0 - h1) / max(1, c.compression_steps)  # um per step
     every = max(1, (c.compression_steps + c.hold_steps) // 10)
     cmds = (header(data_file, c.timestep_us, 0.3 * s.cbd_dry_diameter_um)
-            + pair_commands(ff, b, 1.0) + [wall_command(ff, 1.0)]
-            + thermostat(recipe.drying.temperature_k, recipe.drying.damping_us, recipe.seed + 3)
+            + pair_commands(ff, b) + [wall_command(ff)]
+            + integrator(c.damping_us, recipe.seed + 3)
             + outputs(stem, every, None)
             + [f"variable dz equal -((step<{c.compression_steps})*{speed:.10g}*step"
                f"+(step>={c.compression_steps})*{h0 - h1:.10g})",
                f"region roll plane 0 0 {h0:.8g} 0 0 -1 side in move NULL NULL v_dz",
                f"fix roll all wall/gran/region hertz/history "
-               f"{pair_commands(ff, b, 1.0)[0].split('gran/hertz/history ')[1]} region roll",
+               f"{wall_hertz(ff)} region roll",
                "reset_timestep 0", dump(stem, c.compression_steps + c.hold_steps),
                f"run {c.compression_steps}",
                # hold: the moving region is replaced by a fixed top plane at the final height
                "unfix roll", "unfix cc",
-               wall_command(ff, 1.0).replace("zplane 0.0 NULL", f"zplane 0.0 {h1:.8g}")])
+               wall_command(ff, h1)])
     if c.hold_steps:
         cmds.append(f"run {c.hold_steps}")
     if c.springback_steps:
-        cmds += ["unfix cc", wall_command(ff, 1.0), f"run {c.springback_steps}"]
+        cmds += ["unfix cc", wall_command(ff), f"run {c.springback_steps}"]
     cmds += finish(stem)
     return check_filled("\n".join(cmds) + "\n"), h0, h1

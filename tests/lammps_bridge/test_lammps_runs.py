@@ -67,8 +67,9 @@ def test_failed_run_raises_with_log_tail(tmp_path):
 
 
 def test_tiny_chain_cli(tmp_path):
-    """The whole chain on the CI recipe (12 AM + 150 CBD): every stage's output, observables,
-    and the calendered thickness within 2 % of the commanded one."""
+    """The whole chain on the CI recipe (16 AM + 600 CBD): every stage's output, observables,
+    the film dried down to the AM freeze set point (paper 000: bulk porosity ~0.46, reached at
+    t ~ 0.6-0.8), and the calendered thickness within 2 % of the commanded one."""
     from pathlib import Path
 
     from click.testing import CliRunner
@@ -80,7 +81,7 @@ def test_tiny_chain_cli(tmp_path):
     out = tmp_path / "chain"
     r = CliRunner().invoke(main, ["manufacture", str(recipe), "-o", str(out)])
     assert r.exit_code == 0, r.output
-    assert "drying: 22000/22000 steps" in r.output
+    assert "drying: 32000/32000 steps" in r.output
     for stage in ("slurry", "drying", "calendering"):
         assert (out / stage / f"{stage}.in").exists()
         assert (out / stage / f"{stage}.log").exists()
@@ -90,10 +91,16 @@ def test_tiny_chain_cli(tmp_path):
     assert abs(cal["thickness_um"] - cal["commanded_thickness_um"]) \
         < 0.02 * cal["commanded_thickness_um"]
     assert obs["drying"]["overall_porosity"] > obs["drying"]["bulk_porosity"]
+    # densification: the slurry film about halves and stops at the freeze set point
+    assert obs["drying"]["thickness_um"] < 0.6 * obs["slurry"]["thickness_um"]
+    assert abs(obs["drying"]["bulk_porosity"] - 0.46) < 0.02
+    freeze = json.loads((out / "observables.json").read_text())["freeze_time"]
+    assert freeze is not None and 0.5 < freeze <= 1.0
+    assert f"AM frozen at t = {freeze:g}" in (out / "drying" / "drying.log").read_text()
     info = json.loads((out / "info.json").read_text())
     assert info["inputs"]["lammps_version"] >= 20250722
     ms = Microstructure.load(out / "structure.h5")
-    assert len(ms.particles) == 12 and len(ms.cbd_spheres) == 150
+    assert len(ms.particles) == 16 and len(ms.cbd_spheres) == 600
     assert ms.box[2] == pytest.approx(cal["thickness_um"] * 1e-6)
     zones = (out / "cbd_zone_fractions.csv").read_text().splitlines()
     assert len(zones) == 22  # header + t = 0 + 20 chunks
@@ -101,7 +108,7 @@ def test_tiny_chain_cli(tmp_path):
     assert last[0] == 1.0 and sum(last[1:]) == pytest.approx(1.0)
     # the dump of the final step reads back to the same particles
     dumps = sorted((out / "calendering").glob("calendering.*.dump"))
-    assert len(read_dump(dumps[-1]).ids) == 162
+    assert len(read_dump(dumps[-1]).ids) == 616
     # the dried structure sent back through the writer and calendered alone gives the same film
     r2 = CliRunner().invoke(main, ["manufacture", str(recipe), "-o", str(tmp_path / "cal"),
                                    "--start", str(out / "structure_dried.h5")])
@@ -127,9 +134,9 @@ def test_cli_refuses_bad_recipe(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="not reproduced yet on the tiny system: the drying film stays at ~88 % "
-                          "bulk porosity (no densification), so zone fractions are noise; "
-                          "docs/lammps.md", strict=False)
+@pytest.mark.xfail(reason="not reproduced: the film densifies to the freeze point, but the "
+                          "top-zone CBD fraction does not grow with the drying rate (CBD are "
+                          "locked in the AM skeleton; docs/lammps.md)", strict=False)
 def test_higher_drying_rate_more_cbd_on_top(tmp_path):
     import tomllib
     from pathlib import Path
@@ -167,3 +174,53 @@ def test_mpiexec_subprocess_runs_and_fails_loudly(tmp_path):
     bad.write_text("units micro\natom_style sphere\nread_data nowhere.data\n")
     with pytest.raises(LammpsRunError, match=r"(?s)mpiexec -n 2 .*exit .*log tail"):
         run_deck(bad, nprocs=2)
+
+
+def test_drying_killed_mid_stage_resumes_from_its_last_chunk(tmp_path):
+    """A drying run stopped after chunk 3 of 8 restarts from chunk 3's restart file (not from
+    the slurry), keeps the first part's log, and finishes every chunk."""
+    import tomllib
+    from pathlib import Path
+
+    from lammps_bridge.chain import run_chain
+    from lammps_bridge.recipe import parse_manufacture_recipe
+    from lammps_bridge.stages import DryingResume
+
+    d = tomllib.loads((Path(__file__).resolve().parents[2]
+                       / "examples/recipes/manufacture_tiny.toml").read_text())
+    d["slurry"]["steps"] = 2000
+    d["drying"].update(steps=4000, chunks=8, equilibration_steps=100)
+    d["calendering"].update(compression_steps=200, hold_steps=0)
+    rec = parse_manufacture_recipe(d)
+
+    class Killed(Exception):
+        pass
+
+    def kill_in_chunk_4(stage, done, total):
+        if stage == "drying" and done >= 4 * 500:
+            raise Killed
+
+    out = tmp_path / "chain"
+    with pytest.raises(Killed):
+        run_chain(rec, out, step_progress=kill_in_chunk_4)
+    work = out / "drying"
+    state = DryingResume.read(work / "drying.state")
+    assert state is not None and state.chunk == 3
+    assert sorted(p.name for p in work.glob("drying.chunk*.restart")) == ["drying.chunk3.restart"]
+    seen = []
+    res = run_chain(rec, out, resume=True, step_progress=lambda s, a, b: seen.append((s, a, b)),
+                    progress=seen.append)
+    assert "drying (heterogeneous): resumed after chunk 3" in seen
+    assert ("drying", 5 * 500 + 100, 5 * 500 + 100) in seen  # chunks 4-8 and equilibration
+    assert (work / "drying.part1.log").exists() and (work / "drying.resume3.in").exists()
+    assert "read_restart drying.chunk3.restart" in (work / "drying.resume3.in").read_text()
+    assert "resumed after chunk 3 of 8" in (work / "drying.log").read_text()
+
+    def thermo(log, step):
+        return next(ln.split() for ln in log.read_text().splitlines()
+                    if ln.split()[:1] == [str(step)] and len(ln.split()) == 5)
+    # chunk 4 ran twice (killed after its run, before its checkpoint): both runs agree
+    assert thermo(work / "drying.log", 2000) == thermo(work / "drying.part1.log", 2000)
+    assert DryingResume.read(work / "drying.state").chunk == 8
+    assert [round(r[0], 6) for r in res.zone_fractions] == [k / 8 for k in range(9)]
+    assert (out / "structure.h5").exists()

@@ -58,6 +58,6 @@ def test_example_recipes_parse():
     from pathlib import Path
     root = Path(__file__).resolve().parents[2] / "examples" / "recipes"
     tiny = load_manufacture_recipe(root / "manufacture_tiny.toml")
-    assert tiny.system.n_am == 12
+    assert (tiny.system.n_am, tiny.system.n_cbd) == (16, 600)
     big = load_manufacture_recipe(root / "manufacture_paper000.toml")
     assert (big.system.n_am, big.system.n_cbd) == (155, 5821)
