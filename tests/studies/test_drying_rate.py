@@ -1,7 +1,8 @@
-"""Drying-rate study (paper 000): shared slurry per seed, tables, plots, resume, errors."""
+"""Drying-rate study (paper 000): shared slurry per seed, tables, plots, resume, errors; run
+through the paper 000 example script at its reduced size."""
 
+import importlib.util
 import json
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -15,15 +16,18 @@ from electrode3d.studies.drying_rate import (  # noqa: E402
     run_drying_study,
 )
 
-TINY = Path(__file__).resolve().parents[2] / "examples/recipes/manufacture_tiny.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "paper000_drying_rates.py"
+
+
+def _example():
+    spec = importlib.util.spec_from_file_location("paper000_drying_rates", EXAMPLE)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def _short_recipe() -> dict:
-    d = tomllib.loads(TINY.read_text())
-    d["slurry"]["steps"] = 2000
-    d["drying"].update(steps=6000, chunks=6, equilibration_steps=1000)
-    d["calendering"].update(compression_steps=1000, hold_steps=0)
-    return d
+    return _example().reduced_recipe()
 
 
 def test_rates_and_seeds_are_checked_before_anything_runs():
@@ -39,11 +43,11 @@ def test_rates_and_seeds_are_checked_before_anything_runs():
         DryingRateStudy(_short_recipe(), ((0.9, 1.4),), (1,))
 
 
-def test_two_rates_share_one_slurry_and_are_tabulated(tmp_path):
+def test_two_rates_share_one_slurry_and_are_tabulated(tmp_path, capsys):
+    summary = _example().main(str(tmp_path), reduced=True)
+    out = capsys.readouterr().out
+    assert "seed 1, RSF 1.02/1.08\nseed 1, RSF 1.2/1.8\n" in out and "paper 000:" in out
     study = DryingRateStudy(_short_recipe(), parse_rates("1.02/1.08,1.2/1.8"), (1,))
-    said = []
-    summary = run_drying_study(study, tmp_path, echo=said.append)
-    assert said == ["seed 1, RSF 1.02/1.08", "seed 1, RSF 1.2/1.8"]
     lo, hi = tmp_path / "seed1" / "rsf1.02_1.08", tmp_path / "seed1" / "rsf1.2_1.8"
     # the fast run reused the slow run's slurry: same particles at the start of drying
     assert (lo / "slurry" / "slurry.data").read_bytes() == \
@@ -61,6 +65,6 @@ def test_two_rates_share_one_slurry_and_are_tabulated(tmp_path):
     assert info["inputs"]["seeds"] == [1]
     # a second call reads the finished runs back
     stamp = (hi / "observables.json").stat().st_mtime_ns
-    said.clear()
+    said = []
     run_drying_study(study, tmp_path, echo=said.append)
     assert said == [] and (hi / "observables.json").stat().st_mtime_ns == stamp
