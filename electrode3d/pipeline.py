@@ -23,6 +23,17 @@ class ConfigError(ValueError):
     pass
 
 
+def read_config_file(path: str | Path) -> dict:
+    """A study or run file (TOML) as a dict; unreadable or malformed files raise ConfigError
+    naming the file."""
+    from mesostructure.recipe import read_toml
+
+    try:
+        return read_toml(path)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
 class RunError(RuntimeError):
     """A discharge that cannot be set up or resumed (bad parameters, experiment, checkpoint)."""
 

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..pipeline import ConfigError
+from ..pipeline import ConfigError, read_config_file
 from .rate_capability import _refuse_unknown
 
 SIGMA_LP30_S_M = 1.119  # paper 002, eq. 1: LP30 at 25 C
@@ -348,14 +348,8 @@ class PropertyMapStudy:
 
     @classmethod
     def load(cls, path: str | Path) -> PropertyMapStudy:
-        from mesostructure.recipe import read_toml
-
         path = Path(path)
-        try:
-            data = read_toml(path)
-        except (OSError, ValueError) as e:
-            raise ConfigError(f"{path}: {e}") from None
-        return cls.from_dict(data, base=path.parent)
+        return cls.from_dict(read_config_file(path), base=path.parent)
 
 
 # ---- one structure ----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..pipeline import ConfigError, RunConfig
+from ..pipeline import ConfigError, RunConfig, read_config_file
 
 STUDY_KEYS = {"c_rates", "cutoff_V", "report_dod", "reference", "current_basis",
               "split_fraction"}
@@ -158,14 +158,8 @@ class RateStudy:
 
     @classmethod
     def load(cls, path: str | Path) -> RateStudy:
-        from mesostructure.recipe import read_toml
-
         path = Path(path)
-        try:
-            data = read_toml(path)
-        except (OSError, ValueError) as e:
-            raise ConfigError(f"{path}: {e}") from None
-        return cls.from_dict(data, base=path.parent)
+        return cls.from_dict(read_config_file(path), base=path.parent)
 
 
 def run_rate_study(study: RateStudy, output: str | Path, comm, *, resume: bool = True,
