@@ -133,12 +133,14 @@ class DryingResume:
         path = Path(path)
         if not path.exists():
             return None
-        v = dict(zip(*[iter(path.read_text().split())] * 2, strict=True))
-        restart = f"{path.stem}.chunk{int(v['chunk'])}.restart"
-        if not (path.parent / restart).exists():
+        try:  # a state file that cannot be read means: no restart point (dry from the start)
+            v = dict(zip(*[iter(path.read_text().split())] * 2, strict=True))
+            state = DryingResume(int(v["chunk"]), float(v["frozen"]) > 0.5, float(v["tf"]),
+                                 tuple(float(v[f"bf{k}"]) for k in range(1, 5)),
+                                 f"{path.stem}.chunk{int(v['chunk'])}.restart")
+        except (KeyError, ValueError):
             return None
-        return DryingResume(int(v["chunk"]), float(v["frozen"]) > 0.5, float(v["tf"]),
-                            tuple(float(v[f"bf{k}"]) for k in range(1, 5)), restart)
+        return state if (path.parent / state.restart).exists() else None
 
 
 def _checkpoint_commands(stem: str, k: int) -> list[str]:

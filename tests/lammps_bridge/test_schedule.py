@@ -158,3 +158,19 @@ def test_gravity_points_down_and_pressure_in_micro_units():
     assert "variable fz atom -v_fatm*v_r2/v_s2sum" in cmds
     drag = loads(0.0, 0.0, 1.0)
     assert f"variable fz atom -{6 * np.pi:.8g}*radius*vz" in drag
+
+
+def test_drying_state_file_read_back_or_ignored(tmp_path):
+    """The per-chunk state names its restart file; a garbled state or a missing restart file
+    means no restart point (the drying starts over) rather than a crash."""
+    from lammps_bridge.stages import DryingResume
+
+    st = tmp_path / "drying.state"
+    assert DryingResume.read(st) is None
+    st.write_text("chunk 7 frozen 1 tf 0.7 bf1 0.07 bf2 0.07 bf3 0.084 bf4 0.1\n")
+    assert DryingResume.read(st) is None  # drying.chunk7.restart absent
+    (tmp_path / "drying.chunk7.restart").write_bytes(b"x")
+    assert DryingResume.read(st) == DryingResume(7, True, 0.7, (0.07, 0.07, 0.084, 0.1),
+                                                 "drying.chunk7.restart")
+    st.write_text("chunk 7 frozen 1 tf\n")
+    assert DryingResume.read(st) is None
