@@ -85,19 +85,18 @@ def pair_commands(ff: ForceField, b: Blend) -> list[str]:
     return cmds
 
 
-def wall_command(ff: ForceField, z_top_um: float | None = None) -> str:
-    """The current collector at z = 0 (and, with ``z_top_um``, a top plane): granular Hertz
-    of stiffness ``wall_kn`` with the dry set's damping and friction throughout (the collector
-    foil is a solid from the start)."""
-    d = ff.dry
-    hertz = (f"{ff.wall_kn:.6g} {ff.wall_kn * ff.kt_over_kn:.6g} {d.hertz_gamma_n:.6g} "
-             f"{d.hertz_gamma_n * ff.gammat_over_gamman:.6g} {d.hertz_xmu:.6g} 1")
-    top = "NULL" if z_top_um is None else f"{z_top_um:.8g}"
-    return f"fix cc all wall/gran hertz/history {hertz} zplane 0.0 {top}"
-
-
 def wall_hertz(ff: ForceField) -> str:
-    return wall_command(ff).split("hertz/history ")[1].split(" zplane")[0]
+    """Granular Hertz arguments of the walls: stiffness ``wall_kn`` with the dry set's damping
+    and friction throughout (the collector foil and the calender are solids from the start)."""
+    d = ff.dry
+    return (f"{ff.wall_kn:.6g} {ff.wall_kn * ff.kt_over_kn:.6g} {d.hertz_gamma_n:.6g} "
+            f"{d.hertz_gamma_n * ff.gammat_over_gamman:.6g} {d.hertz_xmu:.6g} 1")
+
+
+def wall_command(ff: ForceField, z_top_um: float | None = None) -> str:
+    """The current collector at z = 0 (and, with ``z_top_um``, a top plane)."""
+    top = "NULL" if z_top_um is None else f"{z_top_um:.8g}"
+    return f"fix cc all wall/gran hertz/history {wall_hertz(ff)} zplane 0.0 {top}"
 
 
 def header(data_file: str, timestep_us: float, skin_um: float, restart: str | None = None

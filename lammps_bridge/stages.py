@@ -46,17 +46,20 @@ def blend_expressions(spec: DryingSpec, t: float, p: np.ndarray) -> list[str]:
     a zone is ``ff_switch_blend`` x its drying progress (liquid-like); from the freeze (time
     v_tf, blends v_bf1..v_bf4 then) every blend goes linearly to 1 at t = 1."""
     bs = spec.ff_switch_blend
-    zone_p = [float(p[0]), *map(float, p)]  # AM follow the bottom zone
     return [f"(v_frozen==0)*{bs * q:.10g}+(v_frozen==1)*(v_bf{k}+(1-v_bf{k})*"
-            f"({t:.10g}-v_tf)/(1-v_tf))" for k, q in enumerate(zone_p, 1)]
+            f"({t:.10g}-v_tf)/(1-v_tf))" for k, q in enumerate(_by_type(p), 1)]
+
+
+def _by_type(p: np.ndarray) -> list[float]:
+    """Zone progress per particle type 1-4: the AM follow the bottom zone."""
+    return [float(p[0]), *map(float, p)]
 
 
 def _freeze_commands(spec: DryingSpec, t: float, p: np.ndarray) -> list[str]:
     """Inside LAMMPS, after a chunk: freeze the AM once the dry bulk porosity reaches the set
     point and record the regime switch (time and blends)."""
     bs = spec.ff_switch_blend
-    zone_p = [float(p[0]), *map(float, p)]
-    sets = " ".join(f'"variable bf{k} equal {bs * q:.10g}"' for k, q in enumerate(zone_p, 1))
+    sets = " ".join(f'"variable bf{k} equal {bs * q:.10g}"' for k, q in enumerate(_by_type(p), 1))
     return [f'if "${{frozen}} == 0 && ${{phi}} <= {spec.freeze_bulk_porosity:.6g}" then '
             '"velocity am set 0.0 0.0 0.0" "unfix integ" "fix integ cbd nve/sphere" '
             f'"timestep {spec.timestep_dry_us:.6g}" '
@@ -151,7 +154,7 @@ def _checkpoint_commands(stem: str, k: int) -> list[str]:
             f'print "chunk {k} frozen ${{frozen}} tf ${{tf}} {state}" file {stem}.state '
             'screen no']
     if k > 1:
-        cmds.append(f"shell rm -f {stem}.chunk{k - 1}.restart")
+        cmds.append(f"shell rm {stem}.chunk{k - 1}.restart")
     return cmds
 
 
@@ -184,10 +187,10 @@ def drying_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str, stem
         t = k / n_chunks
         pz = zone_progress(spec, t)
         p_am = _p_am(spec, t)
-        bl = blend_expressions(spec, t, pz) if spec.mode == "heterogeneous" else [1.0] * 4
-        hertz = "+".join(f"v_b{i}" for i in (2, 3, 4)) if spec.mode == "heterogeneous" else 1.0
+        het = spec.mode == "heterogeneous"
+        bl = blend_expressions(spec, t, pz) if het else [1.0] * 4
         b = Blend(mean_am * _am_scale(recipe, p_am), tuple(_cbd_state(recipe, p)[0] for p in pz),
-                  bl[0], tuple(bl[1:]), f"({hertz})/3" if isinstance(hertz, str) else hertz)
+                  bl[0], tuple(bl[1:]), "(v_b2+v_b3+v_b4)/3" if het else 1.0)
         cmds += _state_commands(recipe, p_am_old, p_am, pz)
         cmds += pair_commands(ff, b) + [f"run {per}"]
         if spec.mode == "heterogeneous":
