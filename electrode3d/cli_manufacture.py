@@ -20,7 +20,7 @@ from .cli import _Failure, main
 @click.option("-n", "--nprocs", type=int, default=1, show_default=True,
               help="MPI ranks for LAMMPS (> 1 runs mpiexec -n N lmp as a subprocess).")
 @click.option("--resume", is_flag=True,
-              help="Skip the stages whose .data output exists; a killed drying restarts from "
+              help="Skip the stages whose .data output exists; a killed stage restarts from "
                    "its last finished chunk.")
 @click.option("--start", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="Calender this structure.h5 (e.g. from `generate`) instead "

@@ -1,6 +1,7 @@
 """The manufacturing chain: slurry -> drying -> calendering, each stage a LAMMPS run in its own
 folder (deck, log, dumps, data and restart files), observables and structures written next to
-them. Completed stages (their ``.data`` present) are skipped when ``resume`` is set."""
+them. With ``resume``, completed stages (their ``.data`` present) are skipped and an unfinished
+one restarts from its last chunk (``lammps_bridge.checkpoint``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from mesostructure.microstructure import Microstructure
 
+from .checkpoint import Checkpoint
 from .inputs import insert_slurry, slurry_deck
 from .io import (
     ParticleSet,
@@ -73,6 +75,23 @@ def _stage(out: Path, name: str, deck: str, ps_in: ParticleSet, nprocs: int,
     return read_data(work / f"{name}.data"), time.perf_counter() - t0
 
 
+def _checkpoint(work: Path, stem: str, resume: bool, read):
+    """The restart point of an unfinished stage (``read`` = its state file reader), or None:
+    not resuming, the stage finished (its ``.data`` exists) or never started."""
+    if not resume or (work / f"{stem}.data").exists() or not (work / f"{stem}_in.data").exists():
+        return None
+    return read(work / f"{stem}.state")
+
+
+def _resumed(progress, stem: str, what: str, again) -> str | None:
+    """Say what the stage does; the deck's file name when it resumes (None: ``<stem>.in``)."""
+    if again is None:
+        _say(progress, what)
+        return None
+    _say(progress, f"{what}: resumed after chunk {again.chunk}")
+    return f"{stem}.resume{again.chunk}.in"
+
+
 def _dumps(work: Path, stem: str) -> list[tuple[int, Path]]:
     found = []
     for p in work.glob(f"{stem}.*.dump"):
@@ -96,28 +115,25 @@ def run_chain(recipe: ManufactureRecipe, out: str | Path, *, nprocs: int = 1,
     dens = {"active": s.am_density_g_cm3 * 1e3, "cbd_dry": s.cbd_dry_density_g_cm3 * 1e3}
     meta = {"recipe": recipe.raw, "seed": recipe.seed, "source": "lammps_bridge"}
     if start is None:
-        _say(progress, "slurry: random insertion and compaction")
         ps0 = insert_slurry(recipe)
         mean_am = float(np.mean(2 * ps0.radius_um[ps0.am]) / s.solvent_shell_factor)
-        deck = slurry_deck(recipe, "slurry_in.data", "slurry", mean_am)
-        ps, res.wall_time_s["slurry"] = _stage(out, "slurry", deck, ps0, nprocs, step_progress,
-                                               resume)
+        again = _checkpoint(out / "slurry", "slurry", resume, Checkpoint.read)
+        deck = slurry_deck(recipe, "slurry_in.data", "slurry", mean_am, again)
+        ps, res.wall_time_s["slurry"] = _stage(
+            out, "slurry", deck, ps0, nprocs, step_progress, resume,
+            _resumed(progress, "slurry", "slurry: random insertion and compaction", again))
         res.steps["slurry"] = recipe.slurry.steps
         res.observables["slurry"] = bulk_observables(ps, 0.0, ps.masses_pg)
 
         ps_z = assign_zones(ps)
         work = out / "drying"
-        again = DryingResume.read(work / "drying.state") if resume and not (
-            work / "drying.data").exists() and (work / "drying_in.data").exists() else None
+        again = _checkpoint(work, "drying", resume, DryingResume.read)
         if again:
             ps_z = read_data(work / "drying_in.data")
-            _say(progress, f"drying ({recipe.drying.mode}): resumed after chunk {again.chunk}")
-        else:
-            _say(progress, f"drying ({recipe.drying.mode})")
         deck, plan = drying_deck(recipe, ps_z, "drying_in.data", "drying", again)
         ps, res.wall_time_s["drying"] = _stage(
             out, "drying", deck, ps_z, nprocs, step_progress, resume,
-            f"drying.resume{again.chunk}.in" if again else None)
+            _resumed(progress, "drying", f"drying ({recipe.drying.mode})", again))
         res.steps["drying"] = plan.steps_per_chunk * len(plan.times) \
             + recipe.drying.equilibration_steps
         res.observables["drying"] = bulk_observables(ps, en, ps.masses_pg)
@@ -132,10 +148,12 @@ def run_chain(recipe: ManufactureRecipe, out: str | Path, *, nprocs: int = 1,
     else:
         ps = from_microstructure(start, s.am_density_g_cm3, s.cbd_dry_density_g_cm3)
         res.dried = start
-    _say(progress, f"calendering to {recipe.calendering.degree:.0%}")
-    deck, h0, h1 = calendering_deck(recipe, ps, "calendering_in.data", "calendering")
-    ps, res.wall_time_s["calendering"] = _stage(out, "calendering", deck, ps, nprocs,
-                                                step_progress, resume)
+    again = _checkpoint(out / "calendering", "calendering", resume, Checkpoint.read)
+    deck, h0, h1 = calendering_deck(recipe, ps, "calendering_in.data", "calendering", again)
+    ps, res.wall_time_s["calendering"] = _stage(
+        out, "calendering", deck, ps, nprocs, step_progress, resume,
+        _resumed(progress, "calendering", f"calendering to {recipe.calendering.degree:.0%}",
+                 again))
     c = recipe.calendering
     res.steps["calendering"] = c.compression_steps + c.hold_steps + c.springback_steps
     obs = bulk_observables(ps, en, ps.masses_pg)

@@ -13,12 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checkpoint import Checkpoint, checkpoint_commands, split_steps
 from .io import AM_TYPE, CBD_TYPES, ParticleSet
 from .recipe import ACCEL_TO_MICRO, PA_TO_MICRO, ForceField, ManufactureRecipe
 
 
 class DeckError(ValueError):
     """An input deck that cannot be written."""
+
+
+STAGE_CHUNKS = 10  # restart points per slurry / calendering run (the drying has its chunks)
 
 
 def check_filled(deck: str) -> str:
@@ -209,15 +213,24 @@ def insert_slurry(recipe: ManufactureRecipe) -> ParticleSet:
     return ParticleSet(bounds, np.arange(1, len(d) + 1), types, xyz, d / 2, dens)
 
 
-def slurry_deck(recipe: ManufactureRecipe, data_file: str, stem: str, mean_am_um: float
-                ) -> str:
+def slurry_deck(recipe: ManufactureRecipe, data_file: str, stem: str, mean_am_um: float,
+                resume: Checkpoint | None = None) -> str:
+    """Compaction of the inserted slurry under the pressure force against the solvent drag, in
+    ``STAGE_CHUNKS`` runs with a restart point after each; with ``resume``, the runs after
+    ``resume.chunk`` from its restart file (the step counter goes on from there)."""
     s, sysr, ff = recipe.slurry, recipe.system, recipe.forcefield
     b = Blend(mean_am_um * sysr.solvent_shell_factor, (sysr.cbd_slurry_diameter_um,) * 3,
               0.0, (0.0, 0.0, 0.0), 0.0)
     every = max(1, s.steps // 10)
-    cmds = (header(data_file, s.timestep_us, 0.3 * sysr.cbd_slurry_diameter_um)
+    cmds = (header(data_file, s.timestep_us, 0.3 * sysr.cbd_slurry_diameter_um,
+                   resume.restart if resume else None)
             + pair_commands(ff, b) + [wall_command(ff)]
             + loads(s.pressure_pa, 0.0, s.solvent_viscosity_mPa_s) + integrator()
-            + outputs(stem, every, None) + [dump(stem, s.steps), f"run {s.steps}"]
-            + finish(stem))
-    return check_filled("\n".join(cmds) + "\n")
+            + outputs(stem, every, None) + [dump(stem, s.steps)])
+    runs = split_steps(s.steps, STAGE_CHUNKS)
+    k0 = resume.chunk if resume else 0
+    if resume:
+        cmds.append(f"print 'resumed after chunk {k0} of {len(runs)}'")
+    for k in range(k0 + 1, len(runs) + 1):
+        cmds += [f"run {runs[k - 1]}", *checkpoint_commands(stem, k)]
+    return check_filled("\n".join(cmds + finish(stem)) + "\n")

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checkpoint import Checkpoint, checkpoint_commands, split_steps
 from .inputs import (
+    STAGE_CHUNKS,
     Blend,
     check_filled,
     dump,
@@ -130,32 +132,17 @@ class DryingResume:
 
     @staticmethod
     def read(path) -> DryingResume | None:
-        """The state file written after the last finished chunk, or None."""
-        from pathlib import Path
-
-        path = Path(path)
-        if not path.exists():
+        """The state file written after the last finished chunk, or None (no file, a garbled
+        one or its restart file gone: dry from the start)."""
+        cp = Checkpoint.read(path)
+        if cp is None or not set(_DRYING_STATE) <= set(cp.values):
             return None
-        try:  # a state file that cannot be read means: no restart point (dry from the start)
-            v = dict(zip(*[iter(path.read_text().split())] * 2, strict=True))
-            state = DryingResume(int(v["chunk"]), float(v["frozen"]) > 0.5, float(v["tf"]),
-                                 tuple(float(v[f"bf{k}"]) for k in range(1, 5)),
-                                 f"{path.stem}.chunk{int(v['chunk'])}.restart")
-        except (KeyError, ValueError):
-            return None
-        return state if (path.parent / state.restart).exists() else None
+        v = cp.values
+        return DryingResume(cp.chunk, v["frozen"] > 0.5, v["tf"],
+                            tuple(v[f"bf{k}"] for k in range(1, 5)), cp.restart)
 
 
-def _checkpoint_commands(stem: str, k: int) -> list[str]:
-    """After chunk k: a restart file, then the state file naming it, then the previous restart
-    removed (a kill at any point leaves a state file whose restart file exists)."""
-    state = " ".join(f"bf{j} ${{bf{j}}}" for j in range(1, 5))
-    cmds = [f"write_restart {stem}.chunk{k}.restart",
-            f'print "chunk {k} frozen ${{frozen}} tf ${{tf}} {state}" file {stem}.state '
-            'screen no']
-    if k > 1:
-        cmds.append(f"shell rm {stem}.chunk{k - 1}.restart")
-    return cmds
+_DRYING_STATE = ("frozen", "tf", "bf1", "bf2", "bf3", "bf4")
 
 
 def drying_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str, stem: str,
@@ -194,7 +181,7 @@ def drying_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str, stem
         cmds += _state_commands(recipe, p_am_old, p_am, pz)
         cmds += pair_commands(ff, b) + [f"run {per}"]
         if spec.mode == "heterogeneous":
-            cmds += _freeze_commands(spec, t, pz) + _checkpoint_commands(stem, k)
+            cmds += _freeze_commands(spec, t, pz) + checkpoint_commands(stem, k, _DRYING_STATE)
         p_am_old = p_am
     if spec.mode == "heterogeneous":
         cmds.append(f'if "${{frozen}} == 0" then "print \'AM not frozen: bulk porosity '
@@ -213,11 +200,23 @@ def drying_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str, stem
     return check_filled("\n".join(cmds) + "\n"), DryingPlan(all_times, per, v_solid)
 
 
-def calendering_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str, stem: str
-                     ) -> tuple[str, float, float]:
+def calendering_runs(c) -> list[tuple[str, int]]:
+    """The calendering runs, (phase, steps) in order: compression, hold, springback, cut into
+    about ``STAGE_CHUNKS`` runs in all (a restart point after each)."""
+    phases = [("compression", c.compression_steps), ("hold", c.hold_steps),
+              ("springback", c.springback_steps)]
+    total = max(1, sum(n for _, n in phases))
+    return [(name, n) for name, steps in phases if steps or name == "compression"
+            for n in split_steps(steps, round(STAGE_CHUNKS * steps / total))]
+
+
+def calendering_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str, stem: str,
+                     resume: Checkpoint | None = None) -> tuple[str, float, float]:
     """Top wall (granular Hertz, dry set) moving down at constant speed from the film top h0
-    to (1 - degree) h0, then held; optional springback (wall removed). Returns the deck, h0
-    and the commanded final wall height (um)."""
+    to (1 - degree) h0, then held as a fixed plane; optional springback (top plane removed).
+    With ``resume``, the runs after ``resume.chunk`` from its restart file (the wall follows
+    the step counter, which goes on). Returns the deck, h0 and the commanded final height (um).
+    """
     c, ff, s = recipe.calendering, recipe.forcefield, recipe.system
     h0 = float(np.max(ps.xyz_um[:, 2] + ps.radius_um))
     h1 = (1.0 - c.degree) * h0
@@ -225,23 +224,35 @@ def calendering_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str,
               (1.0, 1.0, 1.0), 1.0)
     speed = (h0 - h1) / max(1, c.compression_steps)  # um per step
     every = max(1, (c.compression_steps + c.hold_steps) // 10)
-    cmds = (header(data_file, c.timestep_us, 0.3 * s.cbd_dry_diameter_um)
+    enter = {  # from the collector-only walls
+        "compression": [f"variable dz equal -((step<{c.compression_steps})*{speed:.10g}*step"
+                        f"+(step>={c.compression_steps})*{h0 - h1:.10g})",
+                        f"region roll plane 0 0 {h0:.8g} 0 0 -1 side in move NULL NULL v_dz",
+                        f"fix roll all wall/gran/region hertz/history {wall_hertz(ff)} "
+                        "region roll"],
+        "hold": ["unfix cc", wall_command(ff, h1)],  # a fixed top plane at the final height
+        "springback": [],
+    }
+    leave = {"compression": ["unfix roll"], "hold": ["unfix cc", wall_command(ff)],
+             "springback": []}
+    cmds = (header(data_file, c.timestep_us, 0.3 * s.cbd_dry_diameter_um,
+                   resume.restart if resume else None)
             + pair_commands(ff, b) + [wall_command(ff)]
             + integrator(c.damping_us, recipe.seed + 3)
-            + outputs(stem, every, None)
-            + [f"variable dz equal -((step<{c.compression_steps})*{speed:.10g}*step"
-               f"+(step>={c.compression_steps})*{h0 - h1:.10g})",
-               f"region roll plane 0 0 {h0:.8g} 0 0 -1 side in move NULL NULL v_dz",
-               f"fix roll all wall/gran/region hertz/history "
-               f"{wall_hertz(ff)} region roll",
-               "reset_timestep 0", dump(stem, c.compression_steps + c.hold_steps),
-               f"run {c.compression_steps}",
-               # hold: the moving region is replaced by a fixed top plane at the final height
-               "unfix roll", "unfix cc",
-               wall_command(ff, h1)])
-    if c.hold_steps:
-        cmds.append(f"run {c.hold_steps}")
-    if c.springback_steps:
-        cmds += ["unfix cc", wall_command(ff), f"run {c.springback_steps}"]
+            + outputs(stem, every, None))
+    runs = calendering_runs(c)
+    k0 = resume.chunk if resume else 0
+    if resume:
+        cmds.append(f"print 'resumed after chunk {k0} of {len(runs)}'")
+    else:
+        cmds.append("reset_timestep 0")
+    cmds.append(dump(stem, c.compression_steps + c.hold_steps))
+    phase = None
+    for k in range(k0 + 1, len(runs) + 1):
+        name, n = runs[k - 1]
+        if name != phase:
+            cmds += (leave[phase] if phase else []) + enter[name]
+            phase = name
+        cmds += [f"run {n}", *checkpoint_commands(stem, k)]
     cmds += finish(stem)
     return check_filled("\n".join(cmds) + "\n"), h0, h1

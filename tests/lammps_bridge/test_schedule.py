@@ -174,3 +174,32 @@ def test_drying_state_file_read_back_or_ignored(tmp_path):
                                                  "drying.chunk7.restart")
     st.write_text("chunk 7 frozen 1 tf\n")
     assert DryingResume.read(st) is None
+    st.write_text("chunk 7\n")  # a plain (slurry/calendering) state lacks the freeze state
+    assert DryingResume.read(st) is None
+
+
+def test_stage_checkpoints_and_chunking(tmp_path):
+    from lammps_bridge.checkpoint import Checkpoint, checkpoint_commands, split_steps
+    from lammps_bridge.recipe import parse_manufacture_recipe
+    from lammps_bridge.stages import calendering_runs
+
+    assert split_steps(1003, 10) == [101, 101, 101] + [100] * 7
+    assert split_steps(3, 10) == [1, 1, 1] and split_steps(0, 10) == [0]
+    st = tmp_path / "slurry.state"
+    st.write_text("chunk 4\n")
+    assert Checkpoint.read(st) is None  # slurry.chunk4.restart absent
+    (tmp_path / "slurry.chunk4.restart").write_bytes(b"x")
+    assert Checkpoint.read(st) == Checkpoint(4, {}, "slurry.chunk4.restart")
+    st.write_text("chunk")  # killed while the state file was written
+    assert Checkpoint.read(st) is None
+    assert checkpoint_commands("slurry", 1) == [
+        "write_restart slurry.chunk1.restart",
+        'print "chunk 1" file slurry.state screen no']
+    assert checkpoint_commands("s", 2, ("tf",))[1:] == [
+        'print "chunk 2 tf ${tf}" file s.state screen no', "shell rm s.chunk1.restart"]
+    c = parse_manufacture_recipe({"calendering": {"compression_steps": 20000, "hold_steps": 5000,
+                                                  "springback_steps": 5000}}).calendering
+    runs = calendering_runs(c)
+    assert [p for p, _ in runs] == ["compression"] * 7 + ["hold"] * 2 + ["springback"] * 2
+    assert sum(n for p, n in runs if p == "hold") == 5000
+    assert sum(n for _, n in runs) == 30000
