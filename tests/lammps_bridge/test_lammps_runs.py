@@ -183,33 +183,44 @@ def test_mpiexec_subprocess_runs_and_fails_loudly(tmp_path):
         run_deck(bad, nprocs=2)
 
 
-def test_drying_killed_mid_stage_resumes_from_its_last_chunk(tmp_path):
-    """A drying run stopped after chunk 3 of 8 restarts from chunk 3's restart file (not from
-    the slurry), keeps the first part's log, and finishes every chunk."""
+class _Killed(Exception):
+    """Stands for a killed run (raised from the progress callback)."""
+
+
+def _kill(where: str, after: int):
+    """A step-progress callback that 'kills' the run once stage ``where`` did ``after`` steps."""
+    def progress(stage, done, total):
+        if stage == where and done >= after:
+            raise _Killed
+    return progress
+
+
+def _short_tiny_recipe(drying: dict, calendering: dict):
+    """The tiny recipe with a 2000-step slurry and the given drying and calendering keys."""
     import tomllib
     from pathlib import Path
 
-    from lammps_bridge.chain import run_chain
     from lammps_bridge.recipe import parse_manufacture_recipe
-    from lammps_bridge.stages import DryingResume
 
     d = tomllib.loads((Path(__file__).resolve().parents[2]
                        / "examples/recipes/manufacture_tiny.toml").read_text())
     d["slurry"]["steps"] = 2000
-    d["drying"].update(steps=4000, chunks=8, equilibration_steps=100)
-    d["calendering"].update(compression_steps=200, hold_steps=0)
-    rec = parse_manufacture_recipe(d)
+    d["drying"].update(drying)
+    d["calendering"].update(calendering)
+    return parse_manufacture_recipe(d)
 
-    class Killed(Exception):
-        pass
 
-    def kill_in_chunk_4(stage, done, total):
-        if stage == "drying" and done >= 4 * 500:
-            raise Killed
+def test_drying_killed_mid_stage_resumes_from_its_last_chunk(tmp_path):
+    """A drying run stopped after chunk 3 of 8 restarts from chunk 3's restart file (not from
+    the slurry), keeps the first part's log, and finishes every chunk."""
+    from lammps_bridge.chain import run_chain
+    from lammps_bridge.stages import DryingResume
 
+    rec = _short_tiny_recipe(dict(steps=4000, chunks=8, equilibration_steps=100),
+                             dict(compression_steps=200, hold_steps=0))
     out = tmp_path / "chain"
-    with pytest.raises(Killed):
-        run_chain(rec, out, step_progress=kill_in_chunk_4)
+    with pytest.raises(_Killed):
+        run_chain(rec, out, step_progress=_kill("drying", 4 * 500))
     work = out / "drying"
     state = DryingResume.read(work / "drying.state")
     assert state is not None and state.chunk == 3
@@ -239,41 +250,24 @@ def test_slurry_and_calendering_killed_mid_stage_resume_from_their_last_chunk(tm
     state of that chunk's end (the wall rebuilt for the phase it resumes in). LAMMPS restarts
     granular contacts statistically, not exactly (read_restart docs), so the state at the
     restart point is compared, not the chunk run twice."""
-    import tomllib
-    from pathlib import Path
-
     from lammps_bridge.chain import run_chain
     from lammps_bridge.checkpoint import Checkpoint
-    from lammps_bridge.recipe import parse_manufacture_recipe
     from lammps_bridge.stages import calendering_runs
 
-    d = tomllib.loads((Path(__file__).resolve().parents[2]
-                       / "examples/recipes/manufacture_tiny.toml").read_text())
-    d["slurry"]["steps"] = 2000
-    d["drying"].update(steps=2000, chunks=4, equilibration_steps=100)
-    d["calendering"].update(compression_steps=1000, hold_steps=500)
-    rec = parse_manufacture_recipe(d)
+    rec = _short_tiny_recipe(dict(steps=2000, chunks=4, equilibration_steps=100),
+                             dict(compression_steps=1000, hold_steps=500))
     runs = calendering_runs(rec.calendering)
     assert [n for _, n in runs] == [143] * 6 + [142] + [167, 167, 166]
     assert [p for p, _ in runs] == ["compression"] * 7 + ["hold"] * 3
 
-    class Killed(Exception):
-        pass
-
-    def kill(where, after):
-        def progress(stage, done, total):
-            if stage == where and done >= after:
-                raise Killed
-        return progress
-
     out = tmp_path / "chain"
-    with pytest.raises(Killed):
-        run_chain(rec, out, step_progress=kill("slurry", 4 * 200))
+    with pytest.raises(_Killed):
+        run_chain(rec, out, step_progress=_kill("slurry", 4 * 200))
     assert Checkpoint.read(out / "slurry" / "slurry.state").chunk == 3
     seen = []
-    with pytest.raises(Killed):
+    with pytest.raises(_Killed):
         run_chain(rec, out, resume=True, progress=seen.append,
-                  step_progress=kill("calendering", 1000 + 167))
+                  step_progress=_kill("calendering", 1000 + 167))
     assert "slurry: random insertion and compaction: resumed after chunk 3" in seen
     cal = out / "calendering"
     assert Checkpoint.read(cal / "calendering.state").chunk == 7
