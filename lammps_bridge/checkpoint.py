@@ -46,6 +46,11 @@ def checkpoint_commands(stem: str, k: int, variables: tuple[str, ...] = ()) -> l
     return cmds
 
 
+def resumed_banner(resume, chunks: int) -> list[str]:
+    """The log line a resumed deck prints first (none for a fresh start)."""
+    return [f"print 'resumed after chunk {resume.chunk} of {chunks}'"] if resume else []
+
+
 def split_steps(steps: int, parts: int) -> list[int]:
     """``steps`` cut into ``parts`` runs (at most one per step) as even as possible, longest
     first; zero steps give one empty run."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checkpoint import Checkpoint, checkpoint_commands, split_steps
+from .checkpoint import Checkpoint, checkpoint_commands, resumed_banner, split_steps
 from .io import AM_TYPE, CBD_TYPES, ParticleSet
 from .recipe import ACCEL_TO_MICRO, PA_TO_MICRO, ForceField, ManufactureRecipe
 
@@ -159,8 +159,7 @@ def outputs(stem: str, every: int, with_phi: float | None) -> list[str]:
         cmds.append(f"variable phi equal 1.0-{with_phi:.8g}/(lx*ly*c_ztop)")
         cols += " v_phi"
     cmds += [f"thermo_style custom {cols}", f"thermo {max(1, every)}",
-             "thermo_modify lost error norm no flush yes",
-             f"restart {max(1, every * 10)} {stem}.a.restart {stem}.b.restart"]
+             "thermo_modify lost error norm no flush yes"]
     return cmds
 
 
@@ -229,8 +228,7 @@ def slurry_deck(recipe: ManufactureRecipe, data_file: str, stem: str, mean_am_um
             + outputs(stem, every, None) + [dump(stem, s.steps)])
     runs = split_steps(s.steps, STAGE_CHUNKS)
     k0 = resume.chunk if resume else 0
-    if resume:
-        cmds.append(f"print 'resumed after chunk {k0} of {len(runs)}'")
+    cmds += resumed_banner(resume, len(runs))
     for k in range(k0 + 1, len(runs) + 1):
         cmds += [f"run {runs[k - 1]}", *checkpoint_commands(stem, k)]
     return check_filled("\n".join(cmds + finish(stem)) + "\n")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checkpoint import Checkpoint, checkpoint_commands, split_steps
+from .checkpoint import Checkpoint, checkpoint_commands, resumed_banner, split_steps
 from .inputs import (
     STAGE_CHUNKS,
     Blend,
@@ -167,8 +167,7 @@ def drying_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str, stem
                f"variable tf equal {resume.tf if resume else 0:.10g}"]
             + [f"variable bf{k} equal {resume.bf[k - 1] if resume else 0:.10g}"
                for k in range(1, 5)])
-    if resume:
-        cmds.append(f"print 'resumed after chunk {k0} of {n_chunks}'")
+    cmds += resumed_banner(resume, n_chunks)
     p_am_old = _p_am(spec, k0 / n_chunks) if resume else 0.0
     for k in range(k0 + 1, n_chunks + 1):
         t = k / n_chunks
@@ -242,10 +241,7 @@ def calendering_deck(recipe: ManufactureRecipe, ps: ParticleSet, data_file: str,
             + outputs(stem, every, None))
     runs = calendering_runs(c)
     k0 = resume.chunk if resume else 0
-    if resume:
-        cmds.append(f"print 'resumed after chunk {k0} of {len(runs)}'")
-    else:
-        cmds.append("reset_timestep 0")
+    cmds += resumed_banner(resume, len(runs)) or ["reset_timestep 0"]
     cmds.append(dump(stem, c.compression_steps + c.hold_steps))
     phase = None
     for k in range(k0 + 1, len(runs) + 1):
