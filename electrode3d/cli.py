@@ -205,8 +205,12 @@ def _characterize(source, output, voxel_size=None, directions="z", nanoporosity=
               help="CBD nanoporosity for images.")
 @click.option("--separator", type=float, default=12e-6, show_default=True,
               help="Separator thickness, m.")
+@click.option("--perturb-slivers", is_flag=True,
+              help="cgal: run CGAL's sliver perturber before the exuder (a few fewer "
+                   "slivers, but the mesh then depends on the machine's load; "
+                   "docs/meshing.md).")
 def mesh(source: Path, output: Path, route, size, bulk_size, refine, voxel_size, nanoporosity,
-         separator) -> None:
+         separator, perturb_slivers) -> None:
     """Mesh SOURCE (.h5 structure, or .npy/.tif label image) into tagged tetrahedra. Runs under
     mpirun: gmsh on rank 0, the mesh distributed."""
     from mpi4py import MPI
@@ -241,7 +245,8 @@ def mesh(source: Path, output: Path, route, size, bulk_size, refine, voxel_size,
                                                     _load_image, source, voxel_size,
                                                     nanoporosity), root=0)
             tm = build_cgal_mesh(src, comm, separator_thickness=separator,
-                                 options=CGALOptions(size, bulk_size, refine=refine),
+                                 options=CGALOptions(size, bulk_size, refine=refine,
+                                                     perturb_slivers=perturb_slivers),
                                  progress=say)
         else:
             image = comm.bcast(on_rank0(click.get_current_context().obj, _load_image, source,
@@ -257,7 +262,8 @@ def mesh(source: Path, output: Path, route, size, bulk_size, refine, voxel_size,
         write_info(output / "info.json", "mesh",
                    {"source": str(source), "route": route, "size_m": size,
                     "bulk_size_m": bulk_size, "refine": refine, "voxel_size_m": voxel_size,
-                    "separator_m": separator, "ranks": comm.size}, t0,
+                    "separator_m": separator, "perturb_slivers": perturb_slivers,
+                    "ranks": comm.size}, t0,
                    {k: r[k] for k in keys if k in r})
         click.echo(f"{route} route: {r['n_cells']} cells, min dihedral "
                    f"{r['min_dihedral_deg']:.2f} deg, {len(r['isolated_particles'])} isolated "

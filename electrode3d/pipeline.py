@@ -41,7 +41,8 @@ class RunError(RuntimeError):
 SCHEMA = {
     "structure": {"kind", "recipe", "seed", "radius_um", "box_um", "thickness_um", "counts",
                   "spacing_um", "path"},
-    "mesh": {"route", "voxel_size_um", "size_um", "bulk_size_um", "separator_um", "mesh_cbd"},
+    "mesh": {"route", "voxel_size_um", "size_um", "bulk_size_um", "separator_um", "mesh_cbd",
+             "perturb_slivers"},
     "parameters": {"active_material", "electrolyte", "values"},
     "model": {"cbd_reactive"},
     "experiment": {"c_rate", "current_density_mA_cm2", "cutoff_V", "report_dod", "fields_dod"},
@@ -191,7 +192,8 @@ def build_tagged_mesh(ms, cfg: RunConfig, comm, progress=None):
         return build_mesh(ms, comm, separator_thickness=sep, size=size, progress=progress)
     if route == "cgal":
         opt = CGALOptions(m.get("size_um", 1.5) * 1e-6, m.get("bulk_size_um", 4.0) * 1e-6,
-                          mesh_cbd=bool(m.get("mesh_cbd", False)))
+                          mesh_cbd=bool(m.get("mesh_cbd", False)),
+                          perturb_slivers=bool(m.get("perturb_slivers", False)))
         return build_cgal_mesh(ms, comm, separator_thickness=sep, options=opt,
                                progress=progress)
     image = ms.rasterize(m.get("voxel_size_um", 1.0) * 1e-6) if comm.rank == 0 else None

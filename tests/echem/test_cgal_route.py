@@ -27,7 +27,10 @@ def test_cgal_hemisphere_matches_the_converged_gmsh_capacity():
                          options=CGALOptions(interface=1.0e-6, bulk=3e-6))
     res = Simulation(tm, parameter_set(), Discharge(c_rate=2.0)).run()
     assert res.stop_reason == "cutoff"
-    assert res.capacity_mAh_g[-1] == pytest.approx(CONVERGED_MAH_G, rel=2e-3)
+    # CGAL meshes of this size scatter by +-0.3 % around it (measured 2026-12-02: 175.03,
+    # 175.69, 175.81 and 175.89 mAh/g at 1.0/3, 0.8/2.5 and 0.7/2 um, with and without the
+    # sliver perturber); a wrong rate, area or unit is off by far more
+    assert res.capacity_mAh_g[-1] == pytest.approx(CONVERGED_MAH_G, rel=3e-3)
     # the meshed particle keeps the hemisphere's volume, so the areal capacity too
     v = tm.report["particles"]["1"]
     assert v["volume_mesh_m3"] == pytest.approx(2 / 3 * np.pi * (4e-6) ** 3, rel=5e-3)

@@ -166,6 +166,36 @@ def test_label_image_input():
     assert a * rec["area_correction"] == pytest.approx(4 * np.pi * 4e-6**2, rel=0.02)
 
 
+def _wired_particle():
+    return Microstructure(box=(8e-6, 8e-6, 9e-6), particles=Spheres([[4e-6, 4e-6, 5e-6]], [2.5e-6]),
+                          cbd_capsules=Capsules([[4e-6, 4e-6, 0.0]], [[4e-6, 4e-6, 3.0e-6]],
+                                                [0.8e-6]))
+
+
+def test_cgal_runs_without_time_limits_and_gives_the_same_mesh_every_time(monkeypatch):
+    """CGAL stops its sliver perturber after the refinement's wall time, so a mesh made with
+    it depends on the machine's load (2304-2306 cells from run to run, measured). By default
+    only the exuder runs, with no time limit (0), and ``seed`` reaches CGAL."""
+    import pygalmesh
+
+    calls = []
+    real = pygalmesh.generate_from_inr
+    monkeypatch.setattr(pygalmesh, "generate_from_inr",
+                        lambda *a, **k: calls.append(k) or real(*a, **k))
+    ms = _wired_particle()
+    meshes = [build_cgal_mesh(ms, MPI.COMM_SELF, separator_thickness=3e-6,
+                              options=CGALOptions(interface=1.0e-6, bulk=2e-6, seed=3))
+              for _ in range(2)]
+    assert calls[0]["perturb"] is False and calls[0]["exude"] is True
+    assert calls[0]["exude_time_limit"] == 0.0 and calls[0]["seed"] == 3
+    a, b = (m.mesh.geometry.x for m in meshes)
+    assert a.shape == b.shape and np.array_equal(a, b)
+    assert meshes[0].report["perturb_slivers"] is False
+    build_cgal_mesh(ms, MPI.COMM_SELF, separator_thickness=3e-6,
+                    options=CGALOptions(interface=1.0e-6, bulk=2e-6, perturb_slivers=True))
+    assert calls[-1]["perturb"] is True
+
+
 def test_bad_input_is_refused_on_every_rank():
     ms = Microstructure(box=(12e-6,) * 3, particles=Spheres([[6e-6] * 3], [3e-6]))
     with pytest.raises(MeshingError, match="separator thickness"):
