@@ -148,7 +148,9 @@ def test_higher_drying_rate_more_cbd_on_top(tmp_path):
     (~21 min). Measured (docs/lammps.md): top third 0.127/0.108/0.154 -> 0.180/0.130/0.182,
     freeze 0.87/0.87/0.83 -> 0.80/0.80/0.77. Fails since the slurry and calendering were
     chunked (other round-off, 2026-12-02): top third 0.136 -> 0.138 in the seed mean, while
-    the bottom third and the freeze still move as the paper says. Issue 5 stays open."""
+    the bottom third and the freeze still move as the paper says; a 10x stiffer slurry
+    contact did not make the top third's gain robust either (seeds 1-5, docs/lammps.md).
+    Issue 5 stays open."""
     import tomllib
     from pathlib import Path
 
