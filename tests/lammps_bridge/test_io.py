@@ -84,6 +84,23 @@ def test_generator_structure_to_lammps():
         from_microstructure(ms2, 4.7, 0.95)
 
 
+def test_surface_height_of_a_sphere_monolayer():
+    """A square lattice of spheres (radius r, spacing 2r, centres at z = c) tiling the box:
+    per cell (2r)^2, the disc (pi r^2) stands c high plus the hemisphere's volume, the corners
+    are holes down to the collector, so the mean top height is c pi / 4 + pi r / 6, wherever
+    the lattice sits across the periodic x and y faces."""
+    from lammps_bridge.observables import surface_height_um, thickness_um
+
+    r, c = 2.0, 3.0
+    centres = np.array([[x, y, c] for x in np.arange(0.7, 20, 4) for y in np.arange(1.3, 20, 4)])
+    n = len(centres)
+    ps = ParticleSet(np.array([[0, 20], [0, 20], [0, 30.0]]), np.arange(1, n + 1),
+                     np.ones(n, int), centres, np.full(n, r), np.full(n, 4.7))
+    assert thickness_um(ps) == pytest.approx(c + r)
+    expected = c * np.pi / 4 + np.pi * r / 6
+    assert surface_height_um(ps, grid_um=0.05) == pytest.approx(expected, rel=1e-3)
+
+
 def test_observables_on_a_known_film():
     from lammps_bridge.observables import bulk_observables, cbd_zone_fractions, rpd
 
@@ -99,7 +116,11 @@ def test_observables_on_a_known_film():
     assert o["bulk_porosity"] == pytest.approx(1 - (v_am + v_cbd) / film)
     assert o["overall_porosity"] - o["bulk_porosity"] == pytest.approx(0.5 * v_cbd / film)
     assert o["density_g_cm3"] == pytest.approx((4.7 * v_am + 0.95 * v_cbd) / film)
-    np.testing.assert_allclose(cbd_zone_fractions(ps), [1 / 3, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(cbd_zone_fractions(ps, height_um=30.0), [1 / 3, 1 / 3, 1 / 3])
+    # by default the thirds are of the mean surface height: most of this sparse film's columns
+    # are empty, so all three CBD lie above two thirds of it
+    assert o["surface_height_um"] < 10.0
+    np.testing.assert_allclose(cbd_zone_fractions(ps), [0, 0, 1])
     ms = to_microstructure(ps, cbd_nanoporosity=0.5)
     same = rpd(ms, ms, 1e-6, n=10)
     vals = same["am"][np.isfinite(same["am"])]
