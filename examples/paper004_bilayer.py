@@ -38,8 +38,10 @@ def main(output: str, reduced: bool = False, overrides: dict | None = None) -> d
 
         with open(Path(output) / "comparison.csv") as f:
             for r in csv.DictReader(f):
+                note = "" if r["both_at_cutoff"] == "True" else \
+                    " (a run stopped before the cut-off: see summary.json, not_at_cutoff)"
                 print(f"{r['electrode']} / monolayer at {r['c_rate']}C: capacity x "
-                      f"{float(r['capacity_ratio']):.3f} (paper 004: x 1.11)")
+                      f"{float(r['capacity_ratio']):.3f} (paper 004: x 1.11){note}")
     return summary
 
 

@@ -169,7 +169,11 @@ def analyse(output: str | Path, study) -> dict:
                                    "capacity_ratio": r["capacity_mAh_cm2"]
                                    / q["capacity_mAh_cm2"],
                                    "energy_ratio": r["energy_mWh_cm2"] / q["energy_mWh_cm2"],
-                                   "psi": r["psi"], "psi_reference": q["psi"]})
+                                   "psi": r["psi"], "psi_reference": q["psi"],
+                                   # a ratio to or of a run stopped early (solver, time) is
+                                   # not a capacity ratio at the cut-off
+                                   "both_at_cutoff": r["stop_reason"] == "cutoff"
+                                   and q["stop_reason"] == "cutoff"})
     eq7 = []
     for e in study.electrodes:
         if e.standalone is None:
@@ -189,7 +193,9 @@ def analyse(output: str | Path, study) -> dict:
     _write_csv(output / "comparison.csv", comparison)
     _write_csv(output / "layers_eq7.csv", eq7)
     summary = {"fits": fits, "current": "current density, mA/cm2",
-               "reference": study.reference}
+               "reference": study.reference,
+               "not_at_cutoff": [{k: r[k] for k in ("electrode", "c_rate", "stop_reason")}
+                                 for r in rows if r["stop_reason"] != "cutoff"]}
     (output / "summary.json").write_text(json.dumps(summary, indent=2))
     from .rate_plots import plot_study
 

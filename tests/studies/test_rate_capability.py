@@ -190,6 +190,8 @@ def test_two_electrode_study_end_to_end(tmp_path):
         comp = list(csv.DictReader(f))
     assert float(comp[1]["capacity_ratio"]) == pytest.approx(
         by[("open", 4.0)]["capacity_mAh_cm2"] / by[("dense", 4.0)]["capacity_mAh_cm2"])
+    assert all(c["both_at_cutoff"] == "True" for c in comp)
+    assert summary["not_at_cutoff"] == []
 
     # the analysis reads the folders only: eq. 7-8 against standalones, without re-running
     st = _study(STUDY)
@@ -206,6 +208,19 @@ def test_two_electrode_study_end_to_end(tmp_path):
         assert float(e["psi_eq8"]) == pytest.approx(psi_from_standalones(
             o["capacity_mAh_g"], d["capacity_mAh_g"], d["capacity_mAh_g"], o["omega_bottom"],
             1 - o["omega_bottom"])["psi_eq8"], rel=1e-6)
+
+    # a run that stopped before the cut-off (here: said to) is flagged, not compared silently
+    info_path = out / "dense" / "discharge_4C" / "info.json"
+    text = info_path.read_text()
+    info = json.loads(text)
+    info["summary"]["stop_reason"] = "wall"
+    info_path.write_text(json.dumps(info))
+    flagged = analyse(out, st)
+    assert flagged["not_at_cutoff"] == [{"electrode": "dense", "c_rate": 4.0,
+                                         "stop_reason": "wall"}]
+    with open(out / "comparison.csv") as f:
+        assert [c["both_at_cutoff"] for c in csv.DictReader(f)] == ["True", "False"]
+    info_path.write_text(text)
 
     # run again: the discharges are read back from their checkpoints, results identical
     r = CliRunner().invoke(main, ["study", "rate-capability", str(tmp_path / "s.toml"),
