@@ -167,6 +167,8 @@ def test_label_image_input():
 
 
 def _wired_particle():
+    """One particle wired to the collector only by a CBD capsule (also tests/meshing/
+    test_mesh_mpi.py)."""
     return Microstructure(box=(8e-6, 8e-6, 9e-6), particles=Spheres([[4e-6, 4e-6, 5e-6]], [2.5e-6]),
                           cbd_capsules=Capsules([[4e-6, 4e-6, 0.0]], [[4e-6, 4e-6, 3.0e-6]],
                                                 [0.8e-6]))

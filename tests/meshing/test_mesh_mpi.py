@@ -51,11 +51,10 @@ def test_distributed_cgal_mesh_discharges_as_in_serial():
     pytest.importorskip("pygalmesh")
     from echem import Discharge, Simulation, parameter_set
     from meshing import CGALOptions, build_cgal_mesh
-    from mesostructure import Capsules, Microstructure, Spheres
 
-    ms = Microstructure(box=(8e-6, 8e-6, 9e-6), particles=Spheres([[4e-6, 4e-6, 5e-6]], [2.5e-6]),
-                        cbd_capsules=Capsules([[4e-6, 4e-6, 0.0]], [[4e-6, 4e-6, 3.0e-6]],
-                                              [0.8e-6]))
+    from .test_cgal_mesh import _wired_particle
+
+    ms = _wired_particle()
 
     def run(comm):
         tm = build_cgal_mesh(ms, comm, separator_thickness=3e-6,
