@@ -65,6 +65,7 @@ class LoopState:
     wall_s: float = 0.0  # wall time spent before this segment of the run
     newton_iterations: int = 0
     factorisations: int = 0
+    roundoff_accepts: int = 0  # Newton solves accepted at their round-off floor
     segments: int = 1
     finished: bool = False  # the checkpoint holds a completed run
 
@@ -85,8 +86,10 @@ class Checkpointer:
                 "current_A": float(f"{d['current_A']:.9e}"),
                 "parameters": json.loads(json.dumps(self.sim.params.as_json(), default=str)),
                 "experiment": self.sim.experiment.describe(),
+                # lumped only when set: checkpoints from before the option stay valid
                 "model_options": {k: getattr(self.sim.model.options, k)
-                                  for k in ("cbd_reactive", "quadrature_degree")}}
+                                  for k in ("cbd_reactive", "quadrature_degree", "lumped")
+                                  if k != "lumped" or self.sim.model.options.lumped}}
 
     # ---- writing ---------------------------------------------------------------------------
     def due(self, step: int) -> bool:

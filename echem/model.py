@@ -30,10 +30,16 @@ class ModelOptions:
     cbd_reactive: the AM/CBD interface reacts, with its area scaled by the CBD nanoporosity
     (the closure approach); otherwise it is non-reactive (Khan 2021).
     quadrature_degree: for all integrals (P1 fields; nonlinear coefficients).
+    lumped: the storage of c_e and the reactions on the vertex rule (mass lumping), so that
+    each node's reaction depends on its own c_e and a depleted node stops reacting: c_e stays
+    ~positive where the Gauss-point coupling drives it negative (severe depletion at high
+    rates). Second order too, with a larger error constant on coarse meshes (+1.5 % capacity
+    on the 0.5 um voxel regression case at 5C, +0.6 % at 0.25 um).
     """
 
     cbd_reactive: bool = False
     quadrature_degree: int = 2
+    lumped: bool = False
 
 
 class NewmanModel:
@@ -113,6 +119,13 @@ class NewmanModel:
         self.dx = ufl.Measure("dx", domain=msh, subdomain_data=dom.regions, metadata=md)
         self.dS = ufl.Measure("dS", domain=msh, subdomain_data=dom.interface_data, metadata=md)
         self.ds = ufl.Measure("ds", domain=msh, subdomain_data=dom.facet_tags, metadata=md)
+        # the vertex rule for the electrolyte's storage and the reactions (mass lumping)
+        mv = {"quadrature_rule": "vertex", "quadrature_degree": 1}
+        self.dx_v = ufl.Measure("dx", domain=msh, subdomain_data=dom.regions, metadata=mv)
+        self.dS_v = ufl.Measure("dS", domain=msh, subdomain_data=dom.interface_data,
+                                metadata=mv)
+        dSr = self.dS_v if self.options.lumped else self.dS
+        dxEm = (self.dx_v if self.options.lumped else self.dx)((R_PORE, R_SEP, R_CBD))
         from .domains import COUNTER_ELECTRODE
 
         dxE = self.dx((R_PORE, R_SEP, R_CBD))
@@ -125,6 +138,12 @@ class NewmanModel:
         FRT = mat.F / (mat.R_GAS * T)
 
         c_e = self.c_e0 * ufl.max_value(ce, 1e-6)
+        # the kinetics see a smooth positive part of c_e, so that j0 ~ sqrt(c_e) vanishes
+        # with it: a depleted pore stops reacting, and c_e stays >= 0 but for the P1
+        # undershoot (with j0 of max(c_e, eps) the reaction went on at c_e = 0 and drove
+        # the concentration through any floor); exact to < 1e-11 for c_e / c_e0 > 1e-4,
+        # and > 0 for the square root's derivative
+        c_kin = self.c_e0 * (1e-12 + _softplus(ce, CE_KINETIC_WIDTH, ufl))
         kappa = _fun(p["Electrolyte conductivity [S.m-1]"], c_e, T, m)
         D_e = _fun(p["Electrolyte diffusivity [m2.s-1]"], c_e, T, m)
         tplus = _fun(p["Cation transference number"], c_e, T, m)
@@ -144,24 +163,24 @@ class NewmanModel:
 
         def bv(side_e, side_s):
             eta = self.Vcc + psi(side_s) - phie(side_e) - U(xs(side_s), m)
-            j0 = j0_am(c_e(side_e), xj(side_s), m)
+            j0 = j0_am(c_kin(side_e), xj(side_s), m)
             return 2 * j0 * ufl.sinh(0.5 * FRT * eta)
 
         j = self.area("-") * bv("+", "-")
-        j_li = 2 * _fun1(p["Lithium metal exchange-current density [A.m-2]"], c_e, m) \
+        j_li = 2 * _fun1(p["Lithium metal exchange-current density [A.m-2]"], c_kin, m) \
             * ufl.sinh(0.5 * FRT * (0.0 - phie))
-        dG = self.dS(G_REACTIVE)
+        dG = dSr(G_REACTIVE)
         reactions = [(j, dG)]
         if self.options.cbd_reactive:
-            reactions.append((eps_n * bv("+", "-"), self.dS(G_AM_CBD)))
-        self.j, self.j_li = j, j_li
+            reactions.append((eps_n * bv("+", "-"), dSr(G_AM_CBD)))
+        self.j, self.j_li, self.dG = j, j_li, dG
 
         D_s = p["Active material diffusivity [m2.s-1]"]
         D_s = D_s(xs, m) if callable(D_s) else D_s
 
         dt = self.dt
-        F_ce = (self.eps * self.c_e0 * (ce - self.u_old["ce"]) / dt * q
-                + self.brug * D_e * self.c_e0 * ufl.inner(ufl.grad(ce), ufl.grad(q))) * dxE
+        F_ce = self.eps * self.c_e0 * (ce - self.u_old["ce"]) / dt * q * dxEm \
+            + self.brug * D_e * self.c_e0 * ufl.inner(ufl.grad(ce), ufl.grad(q)) * dxE
         if t_const:
             F_ce -= sum((1 - tplus) / mat.F * jr * q("+") * dm for jr, dm in reactions)
             F_ce -= (1 - tplus) / mat.F * j_li * q * dsCE
@@ -196,13 +215,17 @@ class NewmanModel:
 
 
 SMOOTH_WIDTH = 1e-4
+CE_KINETIC_WIDTH = 1e-6  # of the positive part of c_e / c_e0 that the kinetics see
+
+
+def _softplus(z, d, ufl):
+    """d ln(1 + exp(z / d)) in an overflow-safe form: max(z, 0) smoothed over a width d."""
+    return ufl.max_value(z, 0) + d * ufl.ln(1 + ufl.exp(-abs(z) / d))
 
 
 def _smooth_unit(x, ufl, d: float = SMOOTH_WIDTH):
     """1 - softplus(1 - softplus(x)): a smooth map of R into (0, 1), ~identity inside."""
-    def softplus(z):  # overflow-safe form of d ln(1 + exp(z/d))
-        return ufl.max_value(z, 0) + d * ufl.ln(1 + ufl.exp(-abs(z) / d))
-    return 1 - softplus(1 - softplus(x))
+    return 1 - _softplus(1 - _softplus(x, d, ufl), d, ufl)
 
 
 def _fun(value, c, T, m):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+DEPLETED = 1e-3  # c_e / c_e0 below which the electrolyte counts as depleted
+
 
 class Results:
     def __init__(self, info: dict, probe, window: tuple[float, float]):
@@ -29,6 +31,8 @@ class Results:
         self._t = 0.0
         self.stop_reason: str | None = None
         self.stop_message = ""
+        # the lowest c_e / c_e0 over the run and when it first fell below DEPLETED
+        self.electrolyte = {"min_ratio": 1.0, "depleted_from_s": None}
 
     # ---- filled during the run (collective calls: every rank runs them) ------------------
     def record(self, t, I, V, charge_As, x_mean, cc_area_m2, am_mass_g):  # noqa: E741
@@ -42,6 +46,23 @@ class Results:
     def conservation(self, charge, li_solid, li_elyte):
         for k, v in zip(self.errors, (charge, li_solid, li_elyte), strict=True):
             self.errors[k].append(float(v))
+
+    def electrolyte_state(self, t: float, ce_min: float):
+        """Track the lowest c_e / c_e0 (``ce_min``, over all ranks, at time ``t``)."""
+        e = self.electrolyte
+        e["min_ratio"] = min(e["min_ratio"], float(ce_min))
+        if e["depleted_from_s"] is None and ce_min < DEPLETED:
+            e["depleted_from_s"] = float(t)
+
+    def depletion_note(self, lumped: bool) -> str:
+        """What to add to a solver stop's message when the electrolyte is depleted."""
+        e = self.electrolyte
+        if e["depleted_from_s"] is None:
+            return ""
+        hint = "" if lumped else (": ModelOptions(lumped=True) (CLI --lumped, config "
+                                  "[model] lumped) keeps a depleted electrolyte positive")
+        return (f"; the electrolyte is depleted (c_e / c_e0 down to {e['min_ratio']:.1e}) "
+                f"since t = {e['depleted_from_s']:.1f} s{hint}")
 
     def accumulate_reaction(self, j_per_particle: np.ndarray, dt: float):
         self._jdt += j_per_particle * dt
@@ -68,7 +89,7 @@ class Results:
         scalars = {k: getattr(self, k) for k in self._SERIES}
         scalars.update(errors=self.errors, t_reaction=self._t,
                        labels=list(self.particle_states), stop_reason=self.stop_reason,
-                       stop_message=self.stop_message)
+                       stop_message=self.stop_message, electrolyte=self.electrolyte)
         arrays = {f"particles_{k}": v for k, v in self.particle_states.items()}
         arrays.update({f"profile_{k}": v for k, v in self.profiles.items()})
         if self._jdt is not None:
@@ -81,6 +102,7 @@ class Results:
         self.errors = {k: list(v) for k, v in scalars["errors"].items()}
         self._t = float(scalars["t_reaction"])
         self.stop_reason, self.stop_message = scalars["stop_reason"], scalars["stop_message"]
+        self.electrolyte = dict(scalars.get("electrolyte", self.electrolyte))
         self.particle_states = {k: arrays[f"particles_{k}"] for k in scalars["labels"]}
         self.profiles = {k: arrays[f"profile_{k}"] for k in scalars["labels"]}
         if "jdt" in arrays:
@@ -100,6 +122,8 @@ class Results:
                 "capacity_mAh_g": self.capacity_mAh_g[-1],
                 "final_voltage_V": self.voltage[-1], "time_s": self.time_s[-1],
                 "stop_reason": self.stop_reason, "stop_message": self.stop_message,
+                "min_electrolyte_concentration_ratio": self.electrolyte["min_ratio"],
+                "electrolyte_depleted_from_s": self.electrolyte["depleted_from_s"],
                 "max_relative_error": e}
 
     # ---- writers (rank 0) -------------------------------------------------------------

@@ -19,7 +19,7 @@ from .model import ModelOptions, NewmanModel
 from .parameters import ParameterSet
 from .probes import CellIntegrals
 from .results import Results
-from .solver import BorderedNewton, ConvergenceError, SolverOptions
+from .solver import BorderedNewton, ConvergenceError, SolverOptions, clip_to_bounds
 
 CC_TAG = 1  # meshing.gmsh_model.CURRENT_COLLECTOR
 X_FULL = 1 - 1e-4  # mean stoichiometry at which the electrode is full (the run ends)
@@ -141,8 +141,7 @@ class Simulation:
         w = dt / dt_prev
         for k, a in arrays.items():
             self.model.u[k].x.array[:] = a + w * (a - old_arrays[k])
-        np.clip(self.model.u["x"].x.array, -0.5, 1.5, out=self.model.u["x"].x.array)
-        np.maximum(self.model.u["ce"].x.array, 1e-5, out=self.model.u["ce"].x.array)
+        clip_to_bounds({k: f.x.array for k, f in self.model.u.items()})
         self.model.Vcc.value = V + w * (V - old_V)
 
     def _restore(self, snap):
@@ -214,7 +213,8 @@ class Simulation:
                     # no step of any useful size exists: the particles' surfaces are full
                     # (the diffusion wall) or the solver is stuck; the state is the last one
                     results.finish("wall" if results.voltage[-1] < results.voltage[0] - 0.3
-                                   else "newton_failure", str(e))
+                                   else "newton_failure",
+                                   str(e) + results.depletion_note(m.options.lumped))
                     break
                 continue
             step += 1
@@ -226,6 +226,7 @@ class Simulation:
                 (I * dt / mat.F)
             results.conservation(charge_err, li_err,
                                  abs(self._scalar(self._li_elyte) - loop.li_e0) / loop.li_e0)
+            results.electrolyte_state(t_new, self._min_ce())
             V_old = results.voltage[-1]
             x_old, x_new = results.stoichiometry_mean[-1], self._mean_x()
             if V_new < ex.cutoff_V or x_new >= X_FULL:
@@ -284,6 +285,7 @@ class Simulation:
             "wall_time_s": final.wall_s, "steps": step, "run_segments": loop.segments,
             "newton_iterations": final.newton_iterations,
             "factorisations": final.factorisations,
+            "newton_roundoff_accepts": final.roundoff_accepts,
             "lithium_solid_gain_mol": self._scalar(self._li_solid) - loop.li_s0,
             "newton_dofs_per_s_per_core": self.describe()["dofs_total"]
             * final.newton_iterations / max(final.wall_s, 1e-9) / self.comm.size})
@@ -296,12 +298,20 @@ class Simulation:
             dod_marks=list(loop.dod_marks),
             wall_s=loop.wall_s + time.perf_counter() - wall0,
             newton_iterations=loop.newton_iterations + self.newton.iterations_total,
-            factorisations=loop.factorisations + self.newton.n_factorisations)
+            factorisations=loop.factorisations + self.newton.n_factorisations,
+            roundoff_accepts=loop.roundoff_accepts + self.newton.floor_accepts)
 
     def _scalar(self, form) -> float:
         from dolfinx import fem
 
         return self.comm.allreduce(fem.assemble_scalar(form))
+
+    def _min_ce(self) -> float:
+        from mpi4py import MPI
+
+        V = self.model.V["ce"]
+        a = self.model.u["ce"].x.array[:V.dofmap.index_map.size_local]
+        return self.comm.allreduce(float(a.min(initial=np.inf)), op=MPI.MIN)
 
     def _mean_x(self) -> float:
         return self._scalar(self._li_solid) / (self.model.c_max * self.am_volume_m3)

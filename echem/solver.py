@@ -24,6 +24,20 @@ from . import materials as mat
 log = logging.getLogger("electrode3d.echem")
 
 
+# The box the iterates are kept in, far outside the solution: a depleted pore takes c_e / c_e0
+# to ~0 (the kinetics vanish with it; a P1 field may undershoot slightly), the stoichiometry
+# stays near (0, 1) (the forms map it smoothly into (0, 1)). A Newton update, an Anderson
+# step or the predictor that would leave the box is cut back to its edge.
+BOUNDS = {"ce": (-1e-2, np.inf), "x": (-0.5, 1.5)}
+
+
+def clip_to_bounds(arrays: dict) -> None:
+    """Clip the named arrays ({field: array}, in place) into ``BOUNDS``."""
+    for k, (lo, hi) in BOUNDS.items():
+        if k in arrays:
+            np.clip(arrays[k], lo, hi, out=arrays[k])
+
+
 class ConvergenceError(RuntimeError):
     """Newton did not converge (the caller cuts the time step back)."""
 
@@ -37,6 +51,9 @@ class SolverOptions:
     reuse_jacobian: bool = True
     max_rebuilds: int = 4  # Jacobians per solve before giving up (the step is cut back)
     charge_tolerance: float = 1e-10  # |sum of reaction currents + I_app| / I_app
+    # accepted when Newton stagnates at its round-off floor (see BorderedNewton.solve)
+    floor_tolerance: float = 1e-7
+    floor_charge_tolerance: float = 1e-8
     contraction: float = 0.8  # rebuild a reused Jacobian when updates shrink slower
     anderson_depth: int = 5  # Anderson acceleration of the chord iterations (0: none)
     # the cost of a Jacobian rebuild in chord iterations; None: 0.07 sqrt(unknowns) in
@@ -180,6 +197,7 @@ class BorderedNewton:
             np.clip(0.07 * np.sqrt(n), 10.0, 200.0))
         self.n_factorisations = 0
         self.iterations_total = 0
+        self.floor_accepts = 0  # solves accepted at the round-off floor
 
     def invalidate(self):
         """Rebuild the Jacobian and its factorisation at the next iteration (after a failed
@@ -269,12 +287,24 @@ class BorderedNewton:
                 self.b.pointwiseMult(self.b, self._S)
             I_app = float(model.I_app.value)
             G = self._scalar(self.G) + I_app
-            if scaled < opt.tolerance and (I_app == 0 or abs(G) <= opt.charge_tolerance
-                                           * abs(I_app)):
-                # converged: small last update and the constraint met at the new state
+            rel_G = abs(G) / abs(I_app) if I_app != 0 else 0.0
+            converged = scaled < opt.tolerance and rel_G <= opt.charge_tolerance
+            # Newton's round-off floor: a second fresh Jacobian (or the last iteration) does
+            # not take the update below the tolerance, but it is small. Near a full surface
+            # or a depleted pore, round-off in the fields (~1e-12) is amplified by steep
+            # kinetics into dV ~ 1e-10 V and |G| / I ~ 1e-9, and it stays there.
+            at_floor = not converged and ((need_J and rebuilds >= 2)
+                                          or it > opt.max_iterations) \
+                and scaled < opt.floor_tolerance and rel_G <= opt.floor_charge_tolerance
+            if converged or at_floor:
+                # small last update and the constraint met at the new state
                 for f in self.u:
                     f.x.scatter_forward()
                 self.iterations_total += it - 1
+                if at_floor:
+                    self.floor_accepts += 1
+                    log.debug("newton: accepted at its round-off floor (scaled update %.2e, "
+                              "|G| / I %.1e)", scaled, rel_G)
                 return NewtonReport(it - 1, scaled, lin_its)
             if need_J:
                 rebuilds += 1
@@ -314,6 +344,7 @@ class BorderedNewton:
                                        f"{self.ksp.getConvergedReason()}, bordering {denom})")
             dV = (-G - self.cG.dot(self.y1)) / denom
             self.y1.axpy(-dV, self.y2)  # y1 = du
+            self._project_update()
             _ghost_update(self.y1, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
             norms = self._block_norms(self.y1)
             pot = max([n for n, p in zip(norms, self._pot, strict=True) if p] + [abs(dV)])
@@ -405,13 +436,21 @@ class BorderedNewton:
         self.comm.Allreduce(np.array(loc), out, op=MPI.MAX)
         return list(out)
 
+    def _project_update(self):
+        """Replace the update du by P(u + du) - u, P the clip into ``BOUNDS``: a degree of
+        freedom on its bound that Newton pushes beyond it does not move, and its update is
+        0. Without this, the update of a depleted electrolyte node stays at its distance to
+        the floor however well the rest converges, and Newton stalls there."""
+        off0, _ = self.blocks
+        u, du = self.x.array, self.y1.array
+        for i, k in enumerate(self.fields):
+            if k in BOUNDS:
+                s = slice(off0[i], off0[i + 1])
+                du[s] = np.clip(u[s] + du[s], *BOUNDS[k]) - u[s]
+
     def _clip(self):
-        for k, f in zip(self.fields, self.u, strict=True):
-            if k == "x":
-                # the form clamps x to (0, 1); nodal values may overshoot a full surface
-                np.clip(f.x.array, -0.5, 1.5, out=f.x.array)
-            elif k == "ce":
-                np.maximum(f.x.array, 1e-5, out=f.x.array)
+        """Anderson extrapolation may leave the box: clip the fields back into it."""
+        clip_to_bounds({k: f.x.array for k, f in zip(self.fields, self.u, strict=True)})
 
     def destroy(self):
         for obj in (self.A, self.x, self.b, self.bV, self.cG, self.y1, self.y2, self.ksp):

@@ -46,6 +46,9 @@ def _dods(text: str) -> tuple[float, ...]:
 @click.option("--set", "values", multiple=True,
               help="Override a parameter: --set 'Separator porosity=0.4' (repeatable).")
 @click.option("--cbd-reactive", is_flag=True, help="AM/CBD interface reacts (area x eps_n).")
+@click.option("--lumped", is_flag=True,
+              help="Storage of c_e and reactions on the vertex rule: keeps a severely depleted "
+                   "electrolyte positive (high rates, thick electrodes).")
 @click.option("--linear", type=click.Choice(["mumps", "fieldsplit"]), default="mumps",
               show_default=True, help="Linear solver (PETSc options: prefix echem_).")
 @click.option("--report-dod", default="0.25,0.5,0.75", show_default=True,
@@ -58,7 +61,8 @@ def _dods(text: str) -> tuple[float, ...]:
               help="Start afresh even if OUTPUT holds a checkpoint of this run (which is "
                    "otherwise resumed).")
 def discharge(mesh_dir, output, c_rate, current_density, cutoff, active_material, electrolyte,
-              values, cbd_reactive, linear, report_dod, fields_dod, checkpoint_every, fresh):
+              values, cbd_reactive, lumped, linear, report_dod, fields_dod, checkpoint_every,
+              fresh):
     """Galvanostatic discharge of the tagged mesh in MESH_DIR (from `electrode3d mesh`).
     Runs under mpirun -n N; rank 0 writes. A killed run resumes from its last checkpoint
     when the same command is given again."""
@@ -81,7 +85,8 @@ def discharge(mesh_dir, output, c_rate, current_density, cutoff, active_material
     try:
         run_discharge(tm, output, c_rate=c_rate, current_density_mA_cm2=current_density,
                       cutoff=cutoff, active_material=active_material, electrolyte=electrolyte,
-                      values=_parse_values(values), cbd_reactive=cbd_reactive, linear=linear,
+                      values=_parse_values(values), cbd_reactive=cbd_reactive, lumped=lumped,
+                      linear=linear,
                       report_dod=_dods(report_dod), fields_dod=_dods(fields_dod),
                       inputs={"mesh": str(mesh_dir)}, checkpoint_every_s=checkpoint_every,
                       resume=not fresh, echo=click.echo, progress=_progress)

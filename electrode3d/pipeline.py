@@ -44,7 +44,7 @@ SCHEMA = {
     "mesh": {"route", "voxel_size_um", "size_um", "bulk_size_um", "separator_um", "mesh_cbd",
              "perturb_slivers"},
     "parameters": {"active_material", "electrolyte", "values"},
-    "model": {"cbd_reactive"},
+    "model": {"cbd_reactive", "lumped"},
     "experiment": {"c_rate", "current_density_mA_cm2", "cutoff_V", "report_dod", "fields_dod"},
     "sweep": {"c_rates"},
     "solver": {"linear"},
@@ -230,7 +230,8 @@ def discharge_energy_mWh_cm2(res) -> float:
 
 def run_discharge(tm, output: Path, *, c_rate=None, current_density_mA_cm2=None, cutoff=3.0,
                   active_material="NMC811_ORegan2022", electrolyte="Nyman2008", values=None,
-                  cbd_reactive=False, linear="mumps", report_dod=(0.25, 0.5, 0.75),
+                  cbd_reactive=False, lumped=False, linear="mumps",
+                  report_dod=(0.25, 0.5, 0.75),
                   fields_dod=(0.5,), inputs=None, checkpoint_every_s=300.0, resume=True,
                   echo=None, progress=None):
     """Set up and run one discharge of ``tm`` (collective), write its results (rank 0) to
@@ -263,7 +264,8 @@ def run_discharge(tm, output: Path, *, c_rate=None, current_density_mA_cm2=None,
         else:
             ex = Discharge(c_rate=c_rate, cutoff_V=cutoff, report_dod=report_dod,
                            field_dod=fields_dod)
-        sim = Simulation(tm, params, ex, model_options=ModelOptions(cbd_reactive=cbd_reactive),
+        sim = Simulation(tm, params, ex, model_options=ModelOptions(cbd_reactive=cbd_reactive,
+                                                                    lumped=lumped),
                          solver_options=SolverOptions(linear=linear),
                          callback=_step_reporter(progress if comm.rank == 0 else None))
     except (ParameterError, ExperimentError, DomainError, ValueError) as e:
@@ -282,6 +284,7 @@ def run_discharge(tm, output: Path, *, c_rate=None, current_density_mA_cm2=None,
                                                params.as_json(),
                                                "experiment": ex.describe(),
                                                "cbd_reactive": cbd_reactive,
+                                               "lumped": lumped,
                                                "linear": linear},
             "versions": versions() | _echem_versions(), "wall_time_total_s":
                 time.perf_counter() - t0, "mesh_report": _mesh_summary(tm.report)}
@@ -328,6 +331,7 @@ def discharge_options(cfg: RunConfig, inputs: dict | None = None, resume: bool =
                 active_material=par.get("active_material", "NMC811_ORegan2022"),
                 electrolyte=par.get("electrolyte", "Nyman2008"),
                 values=par.get("values", {}), cbd_reactive=cfg.model.get("cbd_reactive", False),
+                lumped=cfg.model.get("lumped", False),
                 linear=cfg.solver.get("linear", "mumps"),
                 report_dod=tuple(ex.get("report_dod", (0.25, 0.5, 0.75))),
                 fields_dod=tuple(ex.get("fields_dod", (0.5,))), inputs=inputs or {},

@@ -23,6 +23,17 @@ def test_config_refuses_unknown_keys_with_a_hint():
                                                              "current_density_mA_cm2": 2}})
 
 
+def test_model_options_reach_the_discharge():
+    from electrode3d.pipeline import discharge_options
+
+    cfg = RunConfig.from_dict({"structure": {"kind": "single_sphere"},
+                               "model": {"lumped": True, "cbd_reactive": True}})
+    opts = discharge_options(cfg)
+    assert opts["lumped"] is True and opts["cbd_reactive"] is True
+    assert discharge_options(RunConfig.from_dict(
+        {"structure": {"kind": "single_sphere"}}))["lumped"] is False
+
+
 def test_peukert_fit_recovers_the_law():
     current = np.array([0.1, 0.2, 0.5, 1.0, 2.0])
     fit = peukert_fit(current, 5.0 * current**-0.12)

@@ -40,6 +40,10 @@ any of the four balances, the lithium-metal current in either electrolyte balanc
 storage of c_e, the global constraint) leaves O(1) relative errors or stops Newton: the error
 bounds catch it. One such flip is kept as a test of the test's sensitivity.
 
+The same for the lumped scheme (ModelOptions(lumped=True): storage of c_e and reactions on
+the vertex rule), pore and Nyman 2008. The interface sources have their own id so that they
+keep an accurate quadrature.
+
 Meshes n = 6, 12 in the default run (~25 s on one core with the JIT cache warm, ~45 s cold);
 n = 4, 8, 16, 24 under the ``slow`` marker (~2 min).
 """
@@ -56,7 +60,7 @@ from mpi4py import MPI  # noqa: E402
 from echem import materials as mat  # noqa: E402
 from echem import parameter_set  # noqa: E402
 from echem.domains import G_REACTIVE, R_AM, R_PORE, R_SEP, build_domains  # noqa: E402
-from echem.model import NewmanModel  # noqa: E402
+from echem.model import ModelOptions, NewmanModel  # noqa: E402
 from echem.solver import BorderedNewton, SolverOptions  # noqa: E402
 from meshing.gmsh_model import (  # noqa: E402
     COUNTER_ELECTRODE,
@@ -75,6 +79,7 @@ DT = 20.0  # s
 V_EXACT = 3.75  # V
 SOURCE_DEGREE = 4  # quadrature of the sources and of the errors
 FIELDS = NewmanModel.FIELDS
+G_SOURCES = 99  # the reactive interface's id for the manufactured sources
 
 # coefficient scales (see the module docstring)
 SCALES = {"Electrolyte conductivity [S.m-1]": 1e-3,
@@ -224,7 +229,7 @@ def strong_form_residuals(model, X, eps, brug):
     dS = ufl.Measure("dS", domain=dom.mesh, subdomain_data=dom.interface_data, metadata=md)
     ds = ufl.Measure("ds", domain=dom.mesh, subdomain_data=dom.facet_tags, metadata=md)
     dxE, dxA = dx((R_PORE, R_SEP)), dx(R_AM)
-    dG, dsCE, dsCC = dS(G_REACTIVE), ds(COUNTER_ELECTRODE), ds(CURRENT_COLLECTOR)
+    dG, dsCE, dsCC = dS(G_SOURCES), ds(COUNTER_ELECTRODE), ds(CURRENT_COLLECTOR)
     return {
         "ce": [(store_ce + ufl.div(N_ce), dxE, None),
                (ufl.dot(N_ce, n_e) + share * j / mat.F, dG, "+"),
@@ -240,7 +245,8 @@ def strong_form_residuals(model, X, eps, brug):
     }, j * dG
 
 
-def manufactured_model(n: int, electrolyte_tag: int, electrolyte: str, comm=MPI.COMM_WORLD):
+def manufactured_model(n: int, electrolyte_tag: int, electrolyte: str, comm=MPI.COMM_WORLD,
+                       lumped: bool = False):
     """The model on the n-mesh with the manufactured sources subtracted from its residuals,
     I_app set to minus the exact total reaction, the previous state and the Newton start set."""
     import ufl
@@ -248,7 +254,11 @@ def manufactured_model(n: int, electrolyte_tag: int, electrolyte: str, comm=MPI.
 
     params = scaled_parameters(electrolyte)
     tm = box_mesh(comm, n, electrolyte_tag)
-    model = NewmanModel(build_domains(tm), params)
+    dom = build_domains(tm)
+    # the interface again under its own id, so that its sources get their own (accurate)
+    # quadrature: one interior-facet integral cannot mix the model's vertex rule with it
+    dom.interface_data.append((G_SOURCES, dict(dom.interface_data)[G_REACTIVE]))
+    model = NewmanModel(dom, params, ModelOptions(lumped=lumped))
     msh = tm.mesh
     X = ufl.SpatialCoordinate(msh)
     if electrolyte_tag == SEPARATOR:
@@ -304,8 +314,9 @@ def errors(model) -> dict:
     return out
 
 
-def solve_manufactured(n: int, electrolyte_tag: int, electrolyte: str) -> dict:
-    model = manufactured_model(n, electrolyte_tag, electrolyte)
+def solve_manufactured(n: int, electrolyte_tag: int, electrolyte: str,
+                       lumped: bool = False) -> dict:
+    model = manufactured_model(n, electrolyte_tag, electrolyte, lumped=lumped)
     newton = BorderedNewton(model, FIELDS, SolverOptions())
     try:
         newton.solve()
@@ -322,17 +333,21 @@ def observed_rates(meshes, errs: list[dict]) -> dict:
 
 # ---- tests --------------------------------------------------------------------------------------
 
-CASES = [pytest.param(PORE, "Nyman2008", id="pore-Nyman"),
-         pytest.param(SEPARATOR, "Nyman2008", id="separator-Nyman"),
-         pytest.param(SEPARATOR, "Landesfeind2019", id="separator-Landesfeind")]
+CASES = [pytest.param(PORE, "Nyman2008", False, id="pore-Nyman"),
+         pytest.param(SEPARATOR, "Nyman2008", False, id="separator-Nyman"),
+         pytest.param(SEPARATOR, "Landesfeind2019", False, id="separator-Landesfeind"),
+         pytest.param(PORE, "Nyman2008", True, id="pore-Nyman-lumped")]
 FAST_MESHES, FULL_MESHES = (6, 12), (4, 8, 16, 24)
 # error bounds C h^p on the finest mesh (n cells across L); the measured constants are
-# ~3.0 (L2), ~1.6 (H1) and ~9e-4 V (V); a flipped coupling sign leaves O(1) relative errors
-L2_BOUND, H1_BOUND, V_BOUND = 4.0, 2.0, 2e-3
+# ~3.0 (L2), ~1.6 (H1) and ~9e-4 V (V); with the reactions and the storage of c_e on the
+# vertex rule (ModelOptions(lumped=True)) ~1.3-2.5 (L2) and 2.4e-3 to 3.8e-3 V (V), V still
+# of order ~1.98; a flipped coupling sign leaves O(1) relative errors
+L2_BOUND, H1_BOUND = 4.0, 2.0
+V_BOUND = {False: 2e-3, True: 6e-3}  # by lumped
 
 
-def check_convergence(meshes, electrolyte_tag, electrolyte):
-    errs = [solve_manufactured(n, electrolyte_tag, electrolyte) for n in meshes]
+def check_convergence(meshes, electrolyte_tag, electrolyte, lumped):
+    errs = [solve_manufactured(n, electrolyte_tag, electrolyte, lumped) for n in meshes]
     rates, finest, n = observed_rates(meshes, errs), errs[-1], meshes[-1]
     for k in FIELDS:
         assert rates[k + "_L2"][-1] > 1.8, (k, rates)
@@ -340,18 +355,18 @@ def check_convergence(meshes, electrolyte_tag, electrolyte):
         assert finest[k + "_L2"] < L2_BOUND / n**2, (k, finest)
         assert finest[k + "_H1"] < H1_BOUND / n, (k, finest)
     assert rates["V"][-1] > 1.8, rates
-    assert finest["V"] < V_BOUND / n**2, finest
+    assert finest["V"] < V_BOUND[lumped] / n**2, finest
 
 
-@pytest.mark.parametrize("electrolyte_tag, electrolyte", CASES)
-def test_manufactured_solution_converges_at_optimal_rates(electrolyte_tag, electrolyte):
-    check_convergence(FAST_MESHES, electrolyte_tag, electrolyte)
+@pytest.mark.parametrize("electrolyte_tag, electrolyte, lumped", CASES)
+def test_manufactured_solution_converges_at_optimal_rates(electrolyte_tag, electrolyte, lumped):
+    check_convergence(FAST_MESHES, electrolyte_tag, electrolyte, lumped)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("electrolyte_tag, electrolyte", CASES)
-def test_manufactured_solution_converges_on_finer_meshes(electrolyte_tag, electrolyte):
-    check_convergence(FULL_MESHES, electrolyte_tag, electrolyte)
+@pytest.mark.parametrize("electrolyte_tag, electrolyte, lumped", CASES)
+def test_manufactured_solution_converges_on_finer_meshes(electrolyte_tag, electrolyte, lumped):
+    check_convergence(FULL_MESHES, electrolyte_tag, electrolyte, lumped)
 
 
 def test_a_flipped_coupling_sign_is_caught():
@@ -365,8 +380,7 @@ def test_a_flipped_coupling_sign_is_caught():
     model = manufactured_model(n, PORE, "Nyman2008")
     q = ufl.TestFunction(model.V["ce"])
     tplus = float(model.params["Cation transference number"])
-    model.residuals["ce"] += 2 * (1 - tplus) / mat.F * model.j * q("+") \
-        * model.dS(G_REACTIVE)
+    model.residuals["ce"] += 2 * (1 - tplus) / mat.F * model.j * q("+") * model.dG
     newton = BorderedNewton(model, FIELDS, SolverOptions())
     try:
         newton.solve()
