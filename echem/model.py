@@ -119,13 +119,14 @@ class NewmanModel:
         self.dx = ufl.Measure("dx", domain=msh, subdomain_data=dom.regions, metadata=md)
         self.dS = ufl.Measure("dS", domain=msh, subdomain_data=dom.interface_data, metadata=md)
         self.ds = ufl.Measure("ds", domain=msh, subdomain_data=dom.facet_tags, metadata=md)
-        # the vertex rule for the electrolyte's storage and the reactions (mass lumping)
-        mv = {"quadrature_rule": "vertex", "quadrature_degree": 1}
-        self.dx_v = ufl.Measure("dx", domain=msh, subdomain_data=dom.regions, metadata=mv)
-        self.dS_v = ufl.Measure("dS", domain=msh, subdomain_data=dom.interface_data,
-                                metadata=mv)
-        dSr = self.dS_v if self.options.lumped else self.dS
-        dxEm = (self.dx_v if self.options.lumped else self.dx)((R_PORE, R_SEP, R_CBD))
+        # the electrolyte's storage and the reactions: on the vertex rule when lumped
+        if self.options.lumped:
+            mv = {"quadrature_rule": "vertex", "quadrature_degree": 1}
+            dSr = ufl.Measure("dS", domain=msh, subdomain_data=dom.interface_data, metadata=mv)
+            dxEm = ufl.Measure("dx", domain=msh, subdomain_data=dom.regions,
+                               metadata=mv)((R_PORE, R_SEP, R_CBD))
+        else:
+            dSr, dxEm = self.dS, self.dx((R_PORE, R_SEP, R_CBD))
         from .domains import COUNTER_ELECTRODE
 
         dxE = self.dx((R_PORE, R_SEP, R_CBD))
