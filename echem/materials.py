@@ -1,6 +1,7 @@
 """Material functions: open-circuit potentials, exchange-current densities, electrolyte
 transport. Each is named after its source and written once for both numpy arrays and UFL
-expressions: the math namespace ``m`` (``NP`` or ``ufl_math()``) supplies tanh, exp, sqrt.
+expressions: the math namespace ``m`` (``NP`` or ``ufl_math()``) supplies tanh, exp, sqrt, log,
+min and max.
 
 Sources are those of ../shared/reference/parameters.md (PyBaMM parameter files, which cite the
 papers): concentrations in mol/m3, temperatures in K, results in SI units.
@@ -16,13 +17,15 @@ F = 96485.33212  # C/mol
 R_GAS = 8.314462618  # J/(mol K)
 T_REF = 298.15  # K
 
-NP = SimpleNamespace(tanh=np.tanh, exp=np.exp, sqrt=np.sqrt, log=np.log)
+NP = SimpleNamespace(tanh=np.tanh, exp=np.exp, sqrt=np.sqrt, log=np.log, min=np.minimum,
+                     max=np.maximum)
 
 
 def ufl_math():
     import ufl
 
-    return SimpleNamespace(tanh=ufl.tanh, exp=ufl.exp, sqrt=ufl.sqrt, log=ufl.ln)
+    return SimpleNamespace(tanh=ufl.tanh, exp=ufl.exp, sqrt=ufl.sqrt, log=ufl.ln,
+                           min=ufl.min_value, max=ufl.max_value)
 
 
 def arrhenius(activation_energy_J_mol: float, T: float) -> float:
@@ -73,19 +76,35 @@ def _ocp_nmc622_table(n: int = 2001):
     return x[order], U[order]
 
 
+# x(U) spans (0, 1) only (the X sum to 1): outside this range of x the OCP is continued
+# linearly with the slope at its ends, so that it is defined (and C1) for every iterate
+NMC622_MSMR_X_RANGE = (1e-4, 1.0 - 1e-4)
+
+
 def ocp_nmc622_msmr(x, m=NP):
-    """NMC622 OCP: the MSMR x(U) inverted. For UFL expressions a smooth equivalent is used:
-    a 12-term least-squares tanh fit is overkill here, so the inversion is done by three
-    Newton steps on x(U) from a linear start, which UFL differentiates exactly."""
-    U = 4.3 - 0.75 * x  # start: the secant through x(4.3 V) and x(3.6 V) (approximately)
+    """NMC622 OCP: the MSMR x(U) inverted by Newton steps on logit x(U) = ln x - ln(1 - x),
+    which is nearly linear at both ends, so 8 steps from a linear start reach round-off
+    over the whole range; UFL differentiates the steps exactly. Outside
+    ``NMC622_MSMR_X_RANGE`` (x(U) has no inverse at x >= 1) it is continued linearly."""
+    lo, hi = NMC622_MSMR_X_RANGE
+    xc = m.min(m.max(x, lo), hi)
+    target = m.log(xc) - m.log(1 - xc)
     f = F / (R_GAS * T_REF)
+    U = 4.3 - 0.75 * xc  # start: about the secant through x(4.3 V) and x(3.6 V)
     for _ in range(8):
-        g = stoichiometry_nmc622_msmr(U, m=m) - x
-        dg = sum(-X * f / w * m.exp(f * (U - U0) / w) / (1 + m.exp(f * (U - U0) / w)) ** 2
-                 for U0, X, w in zip(NMC622_MSMR_U0_V, NMC622_MSMR_X, NMC622_MSMR_W,
-                                     strict=True))
-        U = U - g / dg
-    return U
+        U, slope = _msmr_logit_newton_step(U, target, f, m)
+    return U + (x - xc) * slope
+
+
+def _msmr_logit_newton_step(U, target, f, m):
+    """One Newton step on logit x(U) = target; returns the new U and dU/dx at the old U."""
+    terms = [(X, f / w, 1 / (1 + m.exp(f * (U - U0) / w)))
+             for U0, X, w in zip(NMC622_MSMR_U0_V, NMC622_MSMR_X, NMC622_MSMR_W, strict=True)]
+    x = sum(X * s for X, _, s in terms)
+    one_minus_x = sum(X * (1 - s) for X, _, s in terms)  # accurate as x -> 1
+    dx = -sum(X * k * s * (1 - s) for X, k, s in terms)
+    dlogit = dx / (x * one_minus_x)
+    return U - (m.log(x) - m.log(one_minus_x) - target) / dlogit, 1 / dx
 
 
 # ---- exchange-current densities j0(c_e, x) [A/m2] --------------------------------------------

@@ -48,6 +48,29 @@ def test_half_cell_windows_from_the_ocp():
     assert mat.ocp_nmc622_msmr(0.5) == pytest.approx(3.810, abs=1e-3)
 
 
+def test_nmc622_msmr_ocp_inverts_x_of_u_to_round_off_and_is_continued_beyond():
+    """The OCP is the inverse of the MSMR x(U) over the whole range (the steps of the
+    inversion before 2026-12-02 left |x(U(x)) - x| ~ 1e-5 near x = 1) and, beyond the
+    range, a C1 linear continuation: finite at x >= 1, where x(U) has no inverse."""
+    lo, hi = mat.NMC622_MSMR_X_RANGE
+    x = np.concatenate([np.linspace(lo, hi, 2001), 1 - np.logspace(-4, -1, 50),
+                        np.logspace(-4, -1, 50)])
+    U = mat.ocp_nmc622_msmr(x)
+    back = mat.stoichiometry_nmc622_msmr(U)
+    assert np.max(np.abs(back - x)) < 1e-13
+    assert np.max(np.abs((1 - back) - (1 - x)) / (1 - x)) < 1e-10  # the relative gap to full
+    h = 1e-8
+    for end in (lo, hi):
+        left, at, right = mat.ocp_nmc622_msmr(np.array([end - h, end, end + h]))
+        # the one-sided slopes agree (C1) and equal x'(U)^-1 at the end
+        dx = (mat.stoichiometry_nmc622_msmr(at + 1e-6)
+              - mat.stoichiometry_nmc622_msmr(at - 1e-6)) / 2e-6
+        assert (at - left) / h == pytest.approx(1 / dx, rel=1e-3)
+        assert (right - at) / h == pytest.approx(1 / dx, rel=1e-3)
+    beyond = mat.ocp_nmc622_msmr(np.array([-0.01, 0.0, 1.0, 1.01, 1.035]))
+    assert np.all(np.isfinite(beyond)) and np.all(np.diff(beyond) < 0)
+
+
 def test_physical_cmax_for_resolved_particles():
     for name in ("NMC811_ORegan2022", "NMC811_Chen2020"):
         c_max = parameter_set(name)["Maximum concentration in active material [mol.m-3]"]
