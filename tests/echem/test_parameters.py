@@ -50,7 +50,7 @@ def test_half_cell_windows_from_the_ocp():
 
 def test_nmc622_msmr_ocp_inverts_x_of_u_to_round_off_and_is_continued_beyond():
     """The OCP is the inverse of the MSMR x(U) over the whole range (the steps of the
-    inversion before 2026-12-02 left |x(U(x)) - x| ~ 1e-5 near x = 1) and, beyond the
+    inversion before 2026-12-02 left |x(U(x)) - x| = 8e-6 at x = 1e-4) and, beyond the
     range, a C1 linear continuation: finite at x >= 1, where x(U) has no inverse."""
     lo, hi = mat.NMC622_MSMR_X_RANGE
     x = np.concatenate([np.linspace(lo, hi, 2001), 1 - np.logspace(-4, -1, 50),
