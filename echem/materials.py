@@ -77,8 +77,9 @@ def _ocp_nmc622_table(n: int = 2001):
 
 
 # x(U) spans (0, 1) only (the X sum to 1): outside this range of x the OCP is continued
-# linearly with the slope at its ends, so that it is defined (and C1) for every iterate
-NMC622_MSMR_X_RANGE = (1e-4, 1.0 - 1e-4)
+# linearly with the slope at its ends, so that it is defined (and C1) everywhere. The solver's
+# iterates stay inside (solver.XI_MAX); U(1 - 1e-10) = 1.117 V, U(1e-10) = 7.34 V.
+NMC622_MSMR_X_RANGE = (1e-10, 1.0 - 1e-10)
 
 
 def ocp_nmc622_msmr(x, m=NP):

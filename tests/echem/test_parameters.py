@@ -49,24 +49,48 @@ def test_half_cell_windows_from_the_ocp():
 
 
 def test_nmc622_msmr_ocp_inverts_x_of_u_to_round_off_and_is_continued_beyond():
-    """The OCP is the inverse of the MSMR x(U) over the whole range (the steps of the
-    inversion before 2026-12-02 left |x(U(x)) - x| = 8e-6 at x = 1e-4) and, beyond the
-    range, a C1 linear continuation: finite at x >= 1, where x(U) has no inverse."""
+    """The OCP is the inverse of the MSMR x(U) over the whole range, (1e-10, 1 - 1e-10) (the
+    steps of the inversion before 2026-12-02 left |x(U(x)) - x| = 8e-6 at x = 1e-4) and,
+    beyond the range, a C1 linear continuation: finite at x >= 1, where x(U) has no inverse."""
     lo, hi = mat.NMC622_MSMR_X_RANGE
-    x = np.concatenate([np.linspace(lo, hi, 2001), 1 - np.logspace(-4, -1, 50),
-                        np.logspace(-4, -1, 50)])
+    assert lo <= 1e-10 and hi >= 1 - 1e-10
+    gaps = np.logspace(np.log10(lo), -1, 200)
+    x = np.concatenate([np.linspace(lo, hi, 2001), 1 - gaps, gaps])
     U = mat.ocp_nmc622_msmr(x)
     back = mat.stoichiometry_nmc622_msmr(U)
     assert np.max(np.abs(back - x)) < 1e-13
-    assert np.max(np.abs((1 - back) - (1 - x)) / (1 - x)) < 1e-10  # the relative gap to full
-    h = 1e-8
-    for end in (lo, hi):
-        left, at, right = mat.ocp_nmc622_msmr(np.array([end - h, end, end + h]))
-        # the one-sided slopes agree (C1) and equal x'(U)^-1 at the end
-        dx = (mat.stoichiometry_nmc622_msmr(at + 1e-6)
-              - mat.stoichiometry_nmc622_msmr(at - 1e-6)) / 2e-6
-        assert (at - left) / h == pytest.approx(1 / dx, rel=1e-3)
-        assert (right - at) / h == pytest.approx(1 / dx, rel=1e-3)
+    assert np.max(np.abs(back - x) / x) < 1e-12  # the relative gap to empty
+    # the relative gap to full, where x represents it to better than 1e-10
+    near = 1 - gaps[gaps >= 1e-5]
+    back = mat.stoichiometry_nmc622_msmr(mat.ocp_nmc622_msmr(near))
+    assert np.max(np.abs((1 - back) - (1 - near)) / (1 - near)) < 1e-10
+    # near full, U falls by w_4 RT/F per e-fold of 1 - x (the widest gallery, j = 4; the
+    # others add 3e-4 of it at 1 - x = 1e-8)
+    w4 = mat.NMC622_MSMR_W[3] * mat.R_GAS * mat.T_REF / mat.F
+    U1, U2 = mat.ocp_nmc622_msmr(np.array([1 - 1e-8, 1 - 1e-9]))
+    assert (U1 - U2) / np.log(10) == pytest.approx(w4, rel=1e-3)
+
+    def ln_gap(u):  # ln(1 - x(U)) = ln sum X_j e^z_j / (1 + e^z_j), z_j = F (U - U0_j) / (w_j RT)
+        f = mat.F / (mat.R_GAS * mat.T_REF)
+        return np.log(sum(X * np.exp(f * (u - U0) / w) / (1 + np.exp(f * (u - U0) / w))
+                          for U0, X, w in zip(mat.NMC622_MSMR_U0_V, mat.NMC622_MSMR_X,
+                                              mat.NMC622_MSMR_W, strict=True)))
+
+    def ln_x(u):
+        return np.log(mat.stoichiometry_nmc622_msmr(u))
+
+    for end, out, ln_f, sign in ((lo, -1.0, ln_x, 1.0), (hi, 1.0, ln_gap, -1.0)):
+        at = float(mat.ocp_nmc622_msmr(end))
+        # dx/dU at the end, from ln x(U) near empty and ln(1 - x(U)) near full (both well
+        # conditioned there)
+        dxdU = sign * (end if sign > 0 else 1 - end) \
+            * (ln_f(at + 1e-6) - ln_f(at - 1e-6)) / 2e-6
+        # beyond the end: linear (slopes from the stored x, exact for a line), C1 at the end
+        xs = end + out * np.array([1.0, 2.0]) * 1e-3 * min(end, 1 - end)
+        u = mat.ocp_nmc622_msmr(xs)
+        assert (u[1] - u[0]) / (xs[1] - xs[0]) == pytest.approx(1 / dxdU, rel=1e-6)
+        # continuous at the end (to the slope's 1e-6 over the 1e-4 V beyond it)
+        assert u[0] == pytest.approx(at + (xs[0] - end) / dxdU, abs=1e-9)
     beyond = mat.ocp_nmc622_msmr(np.array([-0.01, 0.0, 1.0, 1.01, 1.035]))
     assert np.all(np.isfinite(beyond)) and np.all(np.diff(beyond) < 0)
 
