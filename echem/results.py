@@ -33,6 +33,8 @@ class Results:
         self.stop_message = ""
         # the lowest c_e / c_e0 over the run and when it first fell below DEPLETED
         self.electrolyte = {"min_ratio": 1.0, "depleted_from_s": None}
+        # the highest nodal stoichiometry and when it first passed 1 (a P1 overshoot)
+        self.solid = {"max_x": 0.0, "above_one_from_s": None}
 
     # ---- filled during the run (collective calls: every rank runs them) ------------------
     def record(self, t, I, V, charge_As, x_mean, cc_area_m2, am_mass_g):  # noqa: E741
@@ -53,6 +55,25 @@ class Results:
         e["min_ratio"] = min(e["min_ratio"], float(ce_min))
         if e["depleted_from_s"] is None and ce_min < DEPLETED:
             e["depleted_from_s"] = float(t)
+
+    def solid_state(self, t: float, x_max: float):
+        """Track the highest nodal stoichiometry (``x_max``, over all ranks, at time ``t``)."""
+        d = self.solid
+        d["max_x"] = max(d["max_x"], float(x_max))
+        if d["above_one_from_s"] is None and x_max > 1.0:
+            d["above_one_from_s"] = float(t)
+
+    def overfull_note(self, lumped: bool) -> str:
+        """What to add to a solver stop's message when a node's stoichiometry passed 1."""
+        d = self.solid
+        if d["above_one_from_s"] is None:
+            return ""
+        hint = "" if lumped else (": the reactions at the Gauss points let a node of a full "
+                                  "surface overshoot; ModelOptions(lumped=True) (CLI --lumped, "
+                                  "config [model] lumped) puts each node's kinetics on its own "
+                                  "stoichiometry")
+        return (f"; a particle surface is full (nodal x up to {d['max_x']:.6f}) since "
+                f"t = {d['above_one_from_s']:.1f} s{hint}")
 
     def depletion_note(self, lumped: bool) -> str:
         """What to add to a solver stop's message when the electrolyte is depleted."""
@@ -89,7 +110,8 @@ class Results:
         scalars = {k: getattr(self, k) for k in self._SERIES}
         scalars.update(errors=self.errors, t_reaction=self._t,
                        labels=list(self.particle_states), stop_reason=self.stop_reason,
-                       stop_message=self.stop_message, electrolyte=self.electrolyte)
+                       stop_message=self.stop_message, electrolyte=self.electrolyte,
+                       solid=self.solid)
         arrays = {f"particles_{k}": v for k, v in self.particle_states.items()}
         arrays.update({f"profile_{k}": v for k, v in self.profiles.items()})
         if self._jdt is not None:
@@ -103,6 +125,7 @@ class Results:
         self._t = float(scalars["t_reaction"])
         self.stop_reason, self.stop_message = scalars["stop_reason"], scalars["stop_message"]
         self.electrolyte = dict(scalars.get("electrolyte", self.electrolyte))
+        self.solid = dict(scalars.get("solid", self.solid))  # not in older checkpoints
         self.particle_states = {k: arrays[f"particles_{k}"] for k in scalars["labels"]}
         self.profiles = {k: arrays[f"profile_{k}"] for k in scalars["labels"]}
         if "jdt" in arrays:
@@ -124,6 +147,8 @@ class Results:
                 "stop_reason": self.stop_reason, "stop_message": self.stop_message,
                 "min_electrolyte_concentration_ratio": self.electrolyte["min_ratio"],
                 "electrolyte_depleted_from_s": self.electrolyte["depleted_from_s"],
+                "max_stoichiometry": self.solid["max_x"],
+                "stoichiometry_above_1_from_s": self.solid["above_one_from_s"],
                 "max_relative_error": e}
 
     # ---- writers (rank 0) -------------------------------------------------------------

@@ -214,7 +214,8 @@ class Simulation:
                     # (the diffusion wall) or the solver is stuck; the state is the last one
                     results.finish("wall" if results.voltage[-1] < results.voltage[0] - 0.3
                                    else "newton_failure",
-                                   str(e) + results.depletion_note(m.options.lumped))
+                                   str(e) + results.overfull_note(m.options.lumped)
+                                   + results.depletion_note(m.options.lumped))
                     break
                 continue
             step += 1
@@ -226,7 +227,8 @@ class Simulation:
                 (I * dt / mat.F)
             results.conservation(charge_err, li_err,
                                  abs(self._scalar(self._li_elyte) - loop.li_e0) / loop.li_e0)
-            results.electrolyte_state(t_new, self._min_ce())
+            results.electrolyte_state(t_new, self._extreme("ce", largest=False))
+            results.solid_state(t_new, self._extreme("x", largest=True))
             V_old = results.voltage[-1]
             x_old, x_new = results.stoichiometry_mean[-1], self._mean_x()
             if V_new < ex.cutoff_V or x_new >= X_FULL:
@@ -306,11 +308,14 @@ class Simulation:
 
         return self.comm.allreduce(fem.assemble_scalar(form))
 
-    def _min_ce(self) -> float:
+    def _extreme(self, k: str, largest: bool) -> float:
+        """The lowest (or highest) owned nodal value of field ``k`` over all ranks."""
         from mpi4py import MPI
 
-        V = self.model.V["ce"]
-        a = self.model.u["ce"].x.array[:V.dofmap.index_map.size_local]
+        V = self.model.V[k]
+        a = self.model.u[k].x.array[:V.dofmap.index_map.size_local]
+        if largest:
+            return self.comm.allreduce(float(a.max(initial=-np.inf)), op=MPI.MAX)
         return self.comm.allreduce(float(a.min(initial=np.inf)), op=MPI.MIN)
 
     def _mean_x(self) -> float:
