@@ -77,8 +77,9 @@ def _ocp_nmc622_table(n: int = 2001):
 
 
 # x(U) spans (0, 1) only (the X sum to 1): outside this range of x the OCP is continued
-# linearly with the slope at its ends, so that it is defined (and C1) everywhere. The solver's
-# iterates stay inside (solver.XI_MAX); U(1 - 1e-10) = 1.117 V, U(1e-10) = 7.34 V.
+# linearly with the slope at its ends, so that it is defined (and C1) everywhere.
+# U(1 - 1e-10) = 1.117 V and U(1e-10) = 7.34 V: far beyond any cut-off (a surface node at
+# 3.0 V has 1 - x ~ 7.5e-5, which a range of (1e-4, 1 - 1e-4) left in the continuation)
 NMC622_MSMR_X_RANGE = (1e-10, 1.0 - 1e-10)
 
 
