@@ -5,7 +5,7 @@ With the reactions at the Gauss points, a surface node's own stoichiometry barel
 kinetics (they see x interpolated from its neighbours), so the node overshoots x = 1. On the
 reduced paper 003 bilayer with 1 wt % carbon at the collector at 1C, that stalled Newton at
 3.573-3.389 V (docs/echem.md, "Full particle surfaces"); the vertex rule (lumped) put each
-node's kinetics on its own x and carried it to the cut-off in 63 steps. The pair below shows
+node's kinetics on its own x and carried it to the cut-off in 62 steps. The pair below shows
 both in seconds: R = 3.5 um next to R = 1 um, D_s = 1e-15 m2/s, 2C, 1 um voxels. Measured:
 lumped, cut-off after 62 steps, nodal x <= 0.99991, centre at 0.38, 176.7 mAh/g; at the Gauss
 points, cut-off after 81 steps with nodal x up to 1.0006, 174.9 mAh/g."""

@@ -79,12 +79,11 @@ def test_nmc622_msmr_ocp_inverts_x_of_u_to_round_off_and_is_continued_beyond():
     def ln_x(u):
         return np.log(mat.stoichiometry_nmc622_msmr(u))
 
-    for end, out, ln_f, sign in ((lo, -1.0, ln_x, 1.0), (hi, 1.0, ln_gap, -1.0)):
+    # dx/dU at an end = x d ln x / dU near empty, -(1 - x) d ln(1 - x) / dU near full (each
+    # well conditioned there)
+    for end, out, ln_f, factor in ((lo, -1.0, ln_x, lo), (hi, 1.0, ln_gap, -(1 - hi))):
         at = float(mat.ocp_nmc622_msmr(end))
-        # dx/dU at the end, from ln x(U) near empty and ln(1 - x(U)) near full (both well
-        # conditioned there)
-        dxdU = sign * (end if sign > 0 else 1 - end) \
-            * (ln_f(at + 1e-6) - ln_f(at - 1e-6)) / 2e-6
+        dxdU = factor * (ln_f(at + 1e-6) - ln_f(at - 1e-6)) / 2e-6
         # beyond the end: linear (slopes from the stored x, exact for a line), C1 at the end
         xs = end + out * np.array([1.0, 2.0]) * 1e-3 * min(end, 1 - end)
         u = mat.ocp_nmc622_msmr(xs)
