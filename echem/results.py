@@ -14,8 +14,9 @@ DEPLETED = 1e-3  # c_e / c_e0 below which the electrolyte counts as depleted
 
 
 class Results:
-    def __init__(self, info: dict, probe, window: tuple[float, float]):
+    def __init__(self, info: dict, probe, window: tuple[float, float], lumped: bool = False):
         self.info = dict(info)
+        self.lumped = lumped  # the vertex rule (ModelOptions.lumped): named in the notes
         self.probe = probe
         self.x_lo, self.x_hi = window
         self.time_s: list[float] = []
@@ -74,6 +75,14 @@ class Results:
                                   "stoichiometry")
         return (f"; a particle surface is full (nodal x up to {d['max_x']:.6f}) since "
                 f"t = {d['above_one_from_s']:.1f} s{hint}")
+
+    def warnings(self) -> list[str]:
+        """What makes a finished run's results doubtful, whatever its stop reason: a node
+        past x = 1 holds more lithium than the material can (its particle's SOD, the capacity
+        and the voltage are too high there)."""
+        note = self.overfull_note(self.lumped)
+        return [note.removeprefix("; ") + "; lithium beyond the maximum concentration counts "
+                "in the capacity and the particles' SOD"] if note else []
 
     def depletion_note(self, lumped: bool) -> str:
         """What to add to a solver stop's message when the electrolyte is depleted."""
@@ -149,7 +158,7 @@ class Results:
                 "electrolyte_depleted_from_s": self.electrolyte["depleted_from_s"],
                 "max_stoichiometry": self.solid["max_x"],
                 "stoichiometry_above_1_from_s": self.solid["above_one_from_s"],
-                "max_relative_error": e}
+                "warnings": self.warnings(), "max_relative_error": e}
 
     # ---- writers (rank 0) -------------------------------------------------------------
     def write(self, folder: str | Path, comm=None, extra_info: dict | None = None,

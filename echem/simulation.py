@@ -161,7 +161,8 @@ class Simulation:
         I = self.current_A  # noqa: E741
         t_nominal = self.usable_capacity_C / I
         wall0 = time.perf_counter()
-        results = Results(self.describe(), self.probe, self.params.usable_window())
+        results = Results(self.describe(), self.probe, self.params.usable_window(),
+                          lumped=m.options.lumped)
         ckpt = Checkpointer(self, checkpoint) if checkpoint is not None else None
         loaded = ckpt.load(results) if ckpt is not None else None
         loop, previous = loaded if loaded is not None else (None, None)
@@ -278,6 +279,9 @@ class Simulation:
             writer.close()
         if results.stop_reason is None:
             results.finish(reason)
+        if self.comm.rank == 0:
+            for w in results.warnings():
+                log.warning("%s", w)
         if ckpt is not None and not loop.finished:
             # the final state: rerunning a finished run recomputes nothing
             ckpt.save(dataclasses.replace(self._loop_state(loop, t, step, dt, wall0),

@@ -293,6 +293,8 @@ def run_discharge(tm, output: Path, *, c_rate=None, current_density_mA_cm2=None,
     say(f"{s['stop_reason']}: {s['capacity_mAh_cm2']:.4f} mAh/cm2, "
         f"{s['capacity_mAh_g']:.1f} mAh/g at {s['final_voltage_V']:.3f} V after "
         f"{s['time_s']:.0f} s; wrote {output}")
+    for w in s["warnings"]:
+        say(f"warning: {w}")
     return res
 
 

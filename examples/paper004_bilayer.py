@@ -40,6 +40,8 @@ def main(output: str, reduced: bool = False, overrides: dict | None = None) -> d
             for r in csv.DictReader(f):
                 note = "" if r["both_at_cutoff"] == "True" else \
                     " (a run stopped before the cut-off: see summary.json, not_at_cutoff)"
+                if r["both_within_capacity"] != "True":
+                    note += " (a node passed x = 1: see summary.json, overfull)"
                 print(f"{r['electrode']} / monolayer at {r['c_rate']}C: capacity x "
                       f"{float(r['capacity_ratio']):.3f} (paper 004: x 1.11){note}")
     return summary

@@ -95,6 +95,11 @@ def heterogeneity(ms, particles: list[dict], z_split: float) -> float | None:
     return heterogeneity_factor(fc, [v[z < z_split].sum(), v[z >= z_split].sum()])
 
 
+def _within(row: dict) -> bool:
+    """No node of the run passed x = 1 (unknown for older runs: counted as within)."""
+    return not row["max_stoichiometry"] > 1.0
+
+
 def _electrode_rows(folder: Path, name: str, study) -> tuple[list[dict], list[dict], dict]:
     from mesostructure import Microstructure
 
@@ -121,7 +126,10 @@ def _electrode_rows(folder: Path, name: str, study) -> tuple[list[dict], list[di
                      "utilisation_bottom": lay["utilisation_bottom"],
                      "utilisation_top": lay["utilisation_top"],
                      "omega_bottom": lay["omega_bottom"], "psi": lay["psi"],
-                     "stop_reason": s["stop_reason"]})
+                     "stop_reason": s["stop_reason"],
+                     # a nodal x above 1 (Gauss-point reactions): lithium beyond capacity
+                     # counted; NaN for runs from before it was recorded
+                     "max_stoichiometry": s.get("max_stoichiometry", float("nan"))})
         for p in _read_csv(run / "sod_profile.csv"):
             depth.append({"electrode": name, "c_rate": c, "z_m": float(p["z_m"]),
                           "distance_to_separator_m": float(ms.box[2]) - float(p["z_m"]),
@@ -173,7 +181,8 @@ def analyse(output: str | Path, study) -> dict:
                                    # a ratio to or of a run stopped early (solver, time) is
                                    # not a capacity ratio at the cut-off
                                    "both_at_cutoff": r["stop_reason"] == "cutoff"
-                                   and q["stop_reason"] == "cutoff"})
+                                   and q["stop_reason"] == "cutoff",
+                                   "both_within_capacity": _within(r) and _within(q)})
     eq7 = []
     for e in study.electrodes:
         if e.standalone is None:
@@ -195,7 +204,9 @@ def analyse(output: str | Path, study) -> dict:
     summary = {"fits": fits, "current": "current density, mA/cm2",
                "reference": study.reference,
                "not_at_cutoff": [{k: r[k] for k in ("electrode", "c_rate", "stop_reason")}
-                                 for r in rows if r["stop_reason"] != "cutoff"]}
+                                 for r in rows if r["stop_reason"] != "cutoff"],
+               "overfull": [{k: r[k] for k in ("electrode", "c_rate", "max_stoichiometry")}
+                            for r in rows if not _within(r)]}
     (output / "summary.json").write_text(json.dumps(summary, indent=2))
     from .rate_plots import plot_study
 

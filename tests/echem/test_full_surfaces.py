@@ -63,18 +63,26 @@ def test_at_the_gauss_points_a_full_surface_node_overshoots_one(pair_mesh):
     s = res.summary()
     assert s["max_stoichiometry"] > 1.0
     assert 0 < s["stoichiometry_above_1_from_s"] < res.time_s[-1]
+    # the run reaches the cut-off, and its summary says why its capacity is doubtful
+    assert s["stop_reason"] == "cutoff"
+    assert len(s["warnings"]) == 1
+    assert "a particle surface is full" in s["warnings"][0]
+    assert "ModelOptions(lumped=True)" in s["warnings"][0]
 
 
 def test_a_solver_stop_at_a_full_surface_says_so():
     res = Results({}, None, (0.3, 0.98))
     res.solid_state(1.0, 0.99)
-    assert res.overfull_note(lumped=False) == ""
+    assert res.overfull_note(lumped=False) == "" and res.warnings() == []
     res.solid_state(2.5, 1.0004)
     res.solid_state(3.0, 0.9999)
     note = res.overfull_note(lumped=False)
     assert "nodal x up to 1.000400" in note and "since t = 2.5 s" in note
     assert "ModelOptions(lumped=True)" in note
     assert "lumped=True" not in res.overfull_note(lumped=True)
+    # a finished run's summary carries it as a warning, whatever its stop reason
+    assert res.warnings() == [note.removeprefix("; ") + "; lithium beyond the maximum "
+                              "concentration counts in the capacity and the particles' SOD"]
     # carried by a checkpoint
     again = Results({}, None, (0.3, 0.98))
     scalars, arrays = res.state()

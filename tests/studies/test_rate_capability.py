@@ -192,6 +192,8 @@ def test_two_electrode_study_end_to_end(tmp_path):
         by[("open", 4.0)]["capacity_mAh_cm2"] / by[("dense", 4.0)]["capacity_mAh_cm2"])
     assert all(c["both_at_cutoff"] == "True" for c in comp)
     assert summary["not_at_cutoff"] == []
+    assert all(c["both_within_capacity"] == "True" for c in comp)
+    assert summary["overfull"] == []
 
     # the analysis reads the folders only: eq. 7-8 against standalones, without re-running
     st = _study(STUDY)
@@ -220,6 +222,15 @@ def test_two_electrode_study_end_to_end(tmp_path):
                                          "stop_reason": "wall"}]
     with open(out / "comparison.csv") as f:
         assert [c["both_at_cutoff"] for c in csv.DictReader(f)] == ["True", "False"]
+    # ... and so is a run in which a node passed x = 1 (lithium beyond capacity counted)
+    info["summary"].update(stop_reason="cutoff", max_stoichiometry=1.2)
+    info_path.write_text(json.dumps(info))
+    flagged = analyse(out, st)
+    assert flagged["not_at_cutoff"] == []
+    assert flagged["overfull"] == [{"electrode": "dense", "c_rate": 4.0,
+                                    "max_stoichiometry": 1.2}]
+    with open(out / "comparison.csv") as f:
+        assert [c["both_within_capacity"] for c in csv.DictReader(f)] == ["True", "False"]
     info_path.write_text(text)
 
     # run again: the discharges are read back from their checkpoints, results identical
