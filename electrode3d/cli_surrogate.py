@@ -34,22 +34,34 @@ def dataset_cmd(runs, output, voxel_size_um, discharge):
         Dataset,
         DatasetError,
         build_from_pipeline,
+        discharge_facts,
     )
 
     t0 = time.perf_counter()
-    parts = []
+    parts, facts = [], {}
     for r in runs:
         click.echo(f"features of {r}", err=True)
         try:
             parts.append(build_from_pipeline(r, voxel_size_um * 1e-6, discharge))
+            f = facts[r.name] = discharge_facts(r / discharge)
         except DatasetError as e:
             raise _Failure(str(e)) from None
+        click.echo(f"  {f['c_rate']:.3g}C ({f['current_density_mA_cm2']:.4g} mA/cm2), "
+                   f"{f['stop_reason']} at DoD {f['end_dod']:.3f} (the rows at DoD 1.0)",
+                   err=True)
+        if f["stop_reason"] != "cutoff":
+            click.echo(f"warning: {r}: the discharge stopped before the cut-off "
+                       f"({f['stop_reason']})", err=True)
+        if f["max_stoichiometry"] > 1.0:
+            click.echo(f"warning: {r}: a node's stoichiometry passed 1 (up to "
+                       f"{f['max_stoichiometry']:.4f}): its SODs count lithium beyond "
+                       "capacity; the vertex rule ([model] lumped = true) avoids it", err=True)
     data = Dataset.concat(parts)
     data.write(output)
     write_info(output.with_suffix(".info.json"), "electrode3d surrogate dataset",
                {"runs": [str(r) for r in runs], "voxel_size_um": voxel_size_um,
                 "discharge": discharge, "features": list(FEATURES),
-                "feature_options": FEATURE_OPTIONS}, t0,
+                "feature_options": FEATURE_OPTIONS, "discharges": facts}, t0,
                {"rows": len(data), "cut_by_box_rows": int(data.columns["cut_by_box"].sum())})
     click.echo(f"{len(data)} rows from {len(runs)} electrode(s) -> {output}")
 

@@ -179,6 +179,25 @@ def _append(cols: dict[str, list], electrode: str, s: dict, thickness_m: float, 
     cols[TARGET].append(sod)
 
 
+def discharge_facts(run_dir: str | Path) -> dict:
+    """What the discharge in ``run_dir`` says about its targets (from its ``info.json``): its
+    rate, where it ended (``end_dod``: the charge passed / the usable capacity; the rows
+    labelled DoD 1.0 are at this depth), why, and the highest nodal stoichiometry (above 1:
+    lithium beyond capacity counted in the SODs)."""
+    import json
+
+    path = Path(run_dir) / "info.json"
+    if not path.is_file():
+        raise DatasetError(f"{run_dir} is not a discharge run folder: no info.json")
+    info = json.loads(path.read_text())
+    s = info["summary"]
+    return {"c_rate": info["c_rate"], "current_density_mA_cm2":
+            info["current_density_A_m2"] / 10.0,
+            "end_dod": s["capacity_mAh_cm2"] / info["usable_capacity_mAh_cm2"],
+            "stop_reason": s["stop_reason"],
+            "max_stoichiometry": s.get("max_stoichiometry", float("nan"))}
+
+
 def build_from_pipeline(run_root: str | Path, voxel_size: float,
                         discharge: str = "discharge", electrode: str | None = None) -> Dataset:
     """Dataset rows of one ``electrode3d run`` folder (``structure.h5`` + ``discharge/``)."""

@@ -183,6 +183,12 @@ def test_end_to_end_dataset_train_predict_cli(tmp_path):
                    check=True, capture_output=True)
     d = Dataset.read(ds)
     assert len(d) == 8 * 4  # 8 particles x DoD 25/50/75/100 %
+    # where the discharge ended (the rows at DoD 1.0) is recorded beside the dataset
+    run_info = json.loads((tmp_path / "run" / "discharge" / "info.json").read_text())
+    facts = json.loads(ds.with_suffix(".info.json").read_text())["inputs"]["discharges"]
+    assert facts["run"]["end_dod"] == pytest.approx(
+        run_info["summary"]["capacity_mAh_cm2"] / run_info["usable_capacity_mAh_cm2"])
+    assert facts["run"]["stop_reason"] == run_info["summary"]["stop_reason"]
     pcsv = (tmp_path / "run" / "discharge" / "particles.csv").read_text().splitlines()
     first = dict(zip(pcsv[0].split(","), pcsv[1].split(","), strict=True))
     row = (d.columns["particle_id"] == int(first["particle_id"])) & (d.columns["dod"] == 0.5)
